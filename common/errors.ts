@@ -1,0 +1,51 @@
+/**
+ * Every error a user can see carries one of these stable codes. The table is
+ * the single source of truth: docs/errors.md is checked against it by a test.
+ */
+export const ERROR_CODES = {
+  VOICE_CONFIG_INVALID: 'The configuration failed validation. Every problem is listed; fix them and restart (exit code 78).',
+  VOICE_BAD_PAYLOAD: 'A message on a topic the process subscribes to was not valid JSON or did not match the protocol schema. The message is dropped.',
+  VOICE_UNKNOWN_SESSION: 'Audio or a stop arrived for a session the hub does not know (never opened, already ended or timed out). The message is dropped.',
+  VOICE_FRAME_TOO_LARGE: 'An audio frame exceeded hub.maxFrameBytes. The frame is dropped; send frames of at most that size (100 ms = 3200 bytes is typical).',
+  VOICE_AUDIO_FORMAT: 'The audio start message announced a format other than s16le, 16000 Hz, mono, or a frame had an odd byte length. The session is aborted.',
+  VOICE_SESSION_BUSY: 'A wake arrived while that satellite already had a live session. The new wake is ignored and the live session continues.',
+  VOICE_SESSION_LIMIT: 'The hub already runs stt.maxSessions live sessions. The wake is refused; raise the limit or add workers.',
+  VOICE_SESSION_TIMEOUT: 'A satellite stopped sending audio for hub.sessionTimeoutMs. The hub finalises what it heard and frees the recognizer.',
+  VOICE_STT_MODEL_MISSING: 'The speech-to-text model directory does not exist or lacks its files. Put a model under models/ (see models/README.md) or set the path in the config.',
+  VOICE_STT_MODEL_INVALID: 'The speech-to-text engine refused to load the model directory (wrong or corrupt model). Re-download it.',
+  VOICE_STT_LIBRARY_MISSING: 'The native speech-to-text library could not be loaded (libvosk.so or libpocketsphinx.so.3). Install it as the README says.',
+  VOICE_STT_FAILED: 'The speech-to-text engine failed while decoding a session. The session ends with what was decoded so far.',
+  VOICE_WAKE_MODEL_MISSING: 'The wake-word model file was not found. Check satellite.wake.keyword / modelPath.',
+  VOICE_WAKE_ACCESS_KEY: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.',
+  VOICE_WAKE_FAILED: 'The wake-word engine failed to start or to process audio.',
+  VOICE_VAD_FAILED: 'The voice-activity detector failed to load or to process audio.',
+  VOICE_AUDIO_SOURCE_FAILED: 'The audio source could not be opened or died (no microphone, command exited, unreadable WAV).',
+  VOICE_BROKER_FAILED: 'The embedded MQTT broker could not listen (port in use or not permitted).',
+  VOICE_MQTT_UNREACHABLE: 'The MQTT broker could not be reached; the client keeps retrying.',
+  VOICE_INTERNAL: 'An unexpected internal error. The process keeps running; please report it with the log.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class VoiceError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VoiceError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isVoiceError(err: unknown): err is VoiceError {
+  return err instanceof VoiceError;
+}
+
+/** Normalises anything thrown into a VoiceError, keeping the original as `cause`. */
+export function toVoiceError(err: unknown, fallback: ErrorCode = 'VOICE_INTERNAL'): VoiceError {
+  if (isVoiceError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new VoiceError(fallback, message, undefined, { cause: err });
+}

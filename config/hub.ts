@@ -1,0 +1,66 @@
+/** The hub's config schema: the single source of every default, doc and env name. */
+import * as os from 'node:os';
+import { LOG_LEVELS, mqttUrl, nonNegativeInt, positiveInt, topicRoot, withEnvAndArgs } from '../common/config';
+
+const PS_MODEL = '/usr/share/pocketsphinx/model/en-us';
+
+export const hubSchema = withEnvAndArgs('VOICE_HUB', {
+  mqtt: {
+    url: { doc: 'External broker URL (e.g. mqtt://broker.lan:1883). Empty: start the embedded aedes broker (broker.*) and connect to it.', format: mqttUrl, default: '' },
+    username: { doc: 'Username for the external broker.', format: String, default: '' },
+    password: { doc: 'Password for the external broker.', format: String, default: '', sensitive: true },
+    topicRoot: { doc: 'First level of every topic (see docs/protocol.md).', format: topicRoot, default: 'voice' },
+    clientId: { doc: 'MQTT client id of the hub.', format: String, default: 'voice-hub' },
+  },
+  broker: {
+    host: { doc: 'Address the embedded broker listens on (used when mqtt.url is empty).', format: String, default: '0.0.0.0' },
+    port: { doc: 'TCP port of the embedded broker; 0 picks a free port (tests).', format: 'port', default: 1883 },
+    username: { doc: 'If set, the embedded broker requires this username (and broker.password) from every client.', format: String, default: '' },
+    password: { doc: 'Password required by the embedded broker when broker.username is set.', format: String, default: '', sensitive: true },
+  },
+  stt: {
+    engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx.', format: ['auto', 'vosk', 'pocketsphinx'], default: 'auto' },
+    workers: { doc: 'Decoder worker threads; 0 = one per CPU core.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
+    maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
+    vosk: {
+      model: { doc: 'Directory of an unpacked Vosk model (relative paths are from the working directory).', format: String, default: 'models/vosk-model-small-en-us-0.15' },
+      library: { doc: 'Path to libvosk.so. Empty: the one the vosk-koffi package holds (see scripts/install-libvosk.sh).', format: String, default: '' },
+    },
+    pocketsphinx: {
+      hmm: { doc: 'pocketsphinx acoustic model directory.', format: String, default: `${PS_MODEL}/en-us` },
+      lm: { doc: 'pocketsphinx language model.', format: String, default: `${PS_MODEL}/en-us.lm.bin` },
+      dict: { doc: 'pocketsphinx pronunciation dictionary.', format: String, default: `${PS_MODEL}/cmudict-en-us.dict` },
+      library: { doc: 'libpocketsphinx shared library (name or path).', format: String, default: 'libpocketsphinx.so.3' },
+      sphinxbase: { doc: 'libsphinxbase shared library (name or path).', format: String, default: 'libsphinxbase.so.3' },
+    },
+  },
+  session: {
+    partialIntervalMs: { doc: 'Least time between two partial transcripts of one session.', format: positiveInt('positiveInt'), default: 200 },
+    timeoutMs: { doc: 'A session that receives no audio for this long ends (VOICE_SESSION_TIMEOUT) and its transcript so far is published.', format: positiveInt('positiveInt'), default: 4000 },
+    maxLengthMs: { doc: 'A session is finalised after this much audio (reason max-length).', format: positiveInt('positiveInt'), default: 15000 },
+    maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
+    endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
+    endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored (the pause after the wake word).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
+  },
+  log: {
+    level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' },
+  },
+  hub: {
+    name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
+  },
+});
+
+export interface HubConfig {
+  mqtt: { url: string; username: string; password: string; topicRoot: string; clientId: string };
+  broker: { host: string; port: number; username: string; password: string };
+  stt: {
+    engine: 'auto' | 'vosk' | 'pocketsphinx';
+    workers: number;
+    maxSessions: number;
+    vosk: { model: string; library: string };
+    pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string };
+  };
+  session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number };
+  log: { level: string };
+  hub: { name: string };
+}

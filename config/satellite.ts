@@ -1,0 +1,67 @@
+/** The satellite's config schema: the single source of every default, doc and env name. */
+import * as os from 'node:os';
+import { LOG_LEVELS, mqttUrl, nonNegativeInt, positiveInt, topicRoot, unitInterval, withEnvAndArgs } from '../common/config';
+import { isValidId } from '../common/protocol';
+
+function satelliteId(v: unknown): void {
+  if (!isValidId(v)) throw new Error('must be 1-64 characters of A-Z a-z 0-9 _ - (it becomes a topic level)');
+}
+
+const defaultId = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'satellite';
+
+export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
+  satellite: {
+    id: { doc: 'Satellite id, a topic level: voice/satellite/<id>/... Defaults to the host name.', format: satelliteId, default: defaultId },
+    room: { doc: 'Room the satellite stands in; sent in status and wake messages and copied into transcripts.', format: String, default: 'default' },
+  },
+  mqtt: {
+    url: { doc: "The hub's broker.", format: mqttUrl, default: 'mqtt://localhost:1883' },
+    username: { doc: 'Broker username.', format: String, default: '' },
+    password: { doc: 'Broker password.', format: String, default: '', sensitive: true },
+    topicRoot: { doc: 'First level of every topic; must match the hub.', format: topicRoot, default: 'voice' },
+  },
+  audio: {
+    source: { doc: 'Where audio comes from: microphone (naudiodon/PortAudio), command (raw s16le 16 kHz mono on stdout) or wav (a file, for demos and tests).', format: ['microphone', 'command', 'wav'], default: 'microphone' },
+    device: { doc: 'microphone: PortAudio input device id or a substring of its name; -1 or empty for the default device.', format: String, default: '-1' },
+    command: { doc: 'command: the capture command line, run without a shell.', format: String, default: 'arecord -q -t raw -f S16_LE -r 16000 -c 1' },
+    wav: { doc: 'wav: path of a WAV file (any rate/channels of 16-bit PCM are converted).', format: String, default: '' },
+    wavRealtime: { doc: 'wav: replay at real-time pace (false: as fast as the pipeline takes it).', format: Boolean, default: true },
+    wavTrailingSilenceMs: { doc: 'wav: silence fed after the file ends, so the VAD can close the utterance; then the source ends.', format: nonNegativeInt('nonNegativeInt'), default: 3000 },
+  },
+  wake: {
+    engine: { doc: 'Wake-word engine. auto: porcupine when wake.porcupine.accessKey is set, else openwakeword.', format: ['auto', 'openwakeword', 'porcupine'], default: 'auto' },
+    keyword: { doc: 'openWakeWord model: a built-in name (hey_jarvis, alexa, hey_mycroft, hey_rhasspy, timer, weather) or a path to a .onnx keyword model.', format: String, default: 'hey_jarvis' },
+    threshold: { doc: 'openWakeWord score (0-1) at which the wake word fires.', format: unitInterval, default: 0.5 },
+    refractoryMs: { doc: 'After a wake or the end of a session, the wake word cannot fire again for this long.', format: nonNegativeInt('nonNegativeInt'), default: 2000 },
+    porcupine: {
+      accessKey: { doc: 'Picovoice AccessKey; setting it selects Porcupine under wake.engine=auto. Porcupine activates keys online.', format: String, default: '', sensitive: true },
+      keyword: { doc: 'Porcupine built-in keyword (e.g. jarvis, computer, porcupine) or a path to a .ppn file.', format: String, default: 'jarvis' },
+      sensitivity: { doc: 'Porcupine sensitivity (0-1).', format: unitInterval, default: 0.5 },
+    },
+  },
+  vad: {
+    threshold: { doc: 'Silero VAD speech probability above which a 32 ms frame counts as speech.', format: unitInterval, default: 0.5 },
+    silenceMs: { doc: 'Silence after speech that ends the utterance.', format: positiveInt('positiveInt'), default: 500 },
+    maxUtteranceMs: { doc: 'Longest utterance streamed after a wake.', format: positiveInt('positiveInt'), default: 12000 },
+    noSpeechMs: { doc: 'If no speech starts this long after the wake, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
+    preRollMs: { doc: 'Audio from just before the wake fired that is sent first, so the first word is not cut.', format: nonNegativeInt('nonNegativeInt'), default: 300 },
+  },
+  log: {
+    level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' },
+  },
+});
+
+export interface SatelliteConfig {
+  satellite: { id: string; room: string };
+  mqtt: { url: string; username: string; password: string; topicRoot: string };
+  audio: { source: 'microphone' | 'command' | 'wav'; device: string; command: string; wav: string; wavRealtime: boolean; wavTrailingSilenceMs: number };
+  wake: {
+    engine: 'auto' | 'openwakeword' | 'porcupine';
+    keyword: string;
+    threshold: number;
+    refractoryMs: number;
+    porcupine: { accessKey: string; keyword: string; sensitivity: number };
+  };
+  vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number };
+  log: { level: string };
+}

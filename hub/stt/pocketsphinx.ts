@@ -1,0 +1,156 @@
+/**
+ * CMU pocketsphinx (Debian libpocketsphinx3, 5prealpha API) through koffi.
+ * The acoustic model loads once per decoder; decoders are pooled and reused
+ * across sessions, so a worker holds one decoder per live session at most.
+ */
+import * as fs from 'node:fs';
+import type { IKoffiLib, KoffiFunction } from 'koffi';
+import { VoiceError } from '../../common/errors';
+import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings } from './engine';
+
+interface PsApi {
+  cmd_ln_parse_r: KoffiFunction;
+  cmd_ln_free_r: KoffiFunction;
+  err_set_logfp: KoffiFunction;
+  ps_args: KoffiFunction;
+  ps_init: KoffiFunction;
+  ps_free: KoffiFunction;
+  ps_start_utt: KoffiFunction;
+  ps_process_raw: KoffiFunction;
+  ps_end_utt: KoffiFunction;
+  ps_get_hyp: KoffiFunction;
+  ps_get_in_speech: KoffiFunction;
+}
+
+function loadApi(settings: SttSettings['pocketsphinx']): PsApi {
+  // Required lazily so a hub without koffi-loadable libraries still starts its other parts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const koffi = require('koffi') as typeof import('koffi');
+  let sb: IKoffiLib;
+  let ps: IKoffiLib;
+  try {
+    sb = koffi.load(settings.sphinxbase);
+    ps = koffi.load(settings.library);
+  } catch (err) {
+    throw new VoiceError(
+      'VOICE_STT_LIBRARY_MISSING',
+      `pocketsphinx library could not be loaded (${(err as Error).message}); install it with: apt-get install libpocketsphinx3 pocketsphinx-en-us`,
+      undefined,
+      { cause: err },
+    );
+  }
+  return {
+    cmd_ln_parse_r: sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, const char **argv, int strict)'),
+    cmd_ln_free_r: sb.func('int cmd_ln_free_r(void *cmdln)'),
+    err_set_logfp: sb.func('void err_set_logfp(void *fp)'),
+    ps_args: ps.func('void *ps_args()'),
+    ps_init: ps.func('void *ps_init(void *config)'),
+    ps_free: ps.func('int ps_free(void *ps)'),
+    ps_start_utt: ps.func('int ps_start_utt(void *ps)'),
+    ps_process_raw: ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)'),
+    ps_end_utt: ps.func('int ps_end_utt(void *ps)'),
+    ps_get_hyp: ps.func('const char *ps_get_hyp(void *ps, _Out_ int *score)'),
+    ps_get_in_speech: ps.func('uint8_t ps_get_in_speech(void *ps)'),
+  };
+}
+
+class PsRecognizer implements Recognizer {
+  private inSpeech = false;
+  private sawSpeech = false;
+  private freed = false;
+  constructor(
+    private readonly engine: PocketsphinxEngine,
+    private readonly api: PsApi,
+    readonly decoder: unknown,
+  ) {
+    if (api.ps_start_utt(decoder) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_start_utt failed');
+  }
+
+  accept(pcm: Int16Array): AcceptResult {
+    if (this.api.ps_process_raw(this.decoder, pcm, pcm.length, 0, 0) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_process_raw failed');
+    const speech = this.api.ps_get_in_speech(this.decoder) !== 0;
+    if (speech) this.sawSpeech = true;
+    const endpoint = this.inSpeech && !speech && this.sawSpeech;
+    this.inSpeech = speech;
+    return { partial: this.hyp(), endpoint };
+  }
+
+  final(): FinalResult {
+    this.api.ps_end_utt(this.decoder);
+    return { text: this.hyp() };
+  }
+
+  private hyp(): string {
+    const score = [0];
+    const text = this.api.ps_get_hyp(this.decoder, score) as string | null;
+    return (text ?? '').trim();
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.engine.release(this.decoder);
+  }
+}
+
+export class PocketsphinxEngine implements SttEngine {
+  readonly name = 'pocketsphinx';
+  private api: PsApi | null = null;
+  private idle: unknown[] = [];
+  private live = 0;
+
+  constructor(private readonly settings: SttSettings['pocketsphinx']) {}
+
+  load(): void {
+    const s = this.settings;
+    for (const [what, p] of [['acoustic model (-hmm)', s.hmm], ['language model (-lm)', s.lm], ['dictionary (-dict)', s.dict]] as const) {
+      if (!fs.existsSync(p)) {
+        throw new VoiceError('VOICE_STT_MODEL_MISSING', `pocketsphinx ${what} not found at ${p}; install it with: apt-get install pocketsphinx-en-us`, { path: p });
+      }
+    }
+    this.api = loadApi(s);
+    // Warm one decoder so model problems surface at start-up, not on the first wake.
+    this.release(this.newDecoder());
+  }
+
+  private newDecoder(): unknown {
+    const api = this.api as PsApi;
+    const s = this.settings;
+    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-logfn', '/dev/null', '-samprate', '16000'];
+    const config = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
+    if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
+    const decoder = api.ps_init(config);
+    // The decoder keeps its own reference to the config.
+    api.cmd_ln_free_r(config);
+    if (!decoder) throw new VoiceError('VOICE_STT_MODEL_INVALID', `pocketsphinx could not load the model at ${s.hmm}`);
+    return decoder;
+  }
+
+  createRecognizer(): Recognizer {
+    if (!this.api) throw new VoiceError('VOICE_STT_FAILED', 'pocketsphinx engine not loaded');
+    const decoder = this.idle.pop() ?? this.newDecoder();
+    this.live++;
+    return new PsRecognizer(this, this.api, decoder);
+  }
+
+  /** Returns a decoder to the pool (called by PsRecognizer.free). */
+  release(decoder: unknown): void {
+    const api = this.api as PsApi;
+    // Ending an utterance that is not running only returns an error code; it is harmless.
+    api.ps_end_utt(decoder);
+    if (this.live > 0) this.live--;
+    this.idle.push(decoder);
+  }
+
+  get stats(): { live: number; idle: number } {
+    return { live: this.live, idle: this.idle.length };
+  }
+
+  unload(): void {
+    const api = this.api;
+    if (!api) return;
+    for (const d of this.idle) api.ps_free(d);
+    this.idle = [];
+    this.api = null;
+  }
+}
