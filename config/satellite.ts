@@ -41,7 +41,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
   },
   vad: {
     threshold: { doc: 'Silero VAD speech probability above which a 32 ms frame counts as speech.', format: unitInterval, default: 0.5 },
-    silenceMs: { doc: 'Silence after speech that ends the utterance.', format: positiveInt('positiveInt'), default: 500 },
+    silenceMs: { doc: 'Silence after speech that ends the utterance.', format: positiveInt('positiveInt'), default: 400 },
     maxUtteranceMs: { doc: 'Longest utterance streamed after a wake.', format: positiveInt('positiveInt'), default: 12000 },
     noSpeechMs: { doc: 'If no speech starts this long after the wake, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
     preRollMs: { doc: 'Audio from just before the wake fired that is sent first, so the first word is not cut.', format: nonNegativeInt('nonNegativeInt'), default: 300 },

@@ -1,0 +1,13 @@
+/** Messages between the hub's main thread and its STT worker threads. */
+export type ToWorker =
+  | { type: 'open'; sid: string }
+  | { type: 'audio'; sid: string; pcm: ArrayBuffer }
+  | { type: 'final'; sid: string }
+  | { type: 'abort'; sid: string };
+
+export type FromWorker =
+  | { type: 'ready'; engine: string }
+  | { type: 'load-error'; code: string; message: string }
+  | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
+  | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }
+  | { type: 'error'; sid: string; code: string; message: string };

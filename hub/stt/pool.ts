@@ -1,0 +1,149 @@
+/**
+ * A pool of STT worker threads. Each worker loads the model once; sessions go
+ * to the worker with the fewest live sessions, so concurrent sessions decode
+ * in parallel on separate cores. A worker that dies fails its sessions with
+ * VOICE_STT_FAILED and is replaced.
+ */
+import { EventEmitter } from 'node:events';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, ERROR_CODES, VoiceError } from '../../common/errors';
+import type { Logger } from '../../common/log';
+import type { SttSettings } from './engine';
+import type { FromWorker, ToWorker } from './messages';
+
+export interface SessionEvents {
+  partial(text: string, endpoint: boolean, audioMs: number): void;
+  final(text: string, confidence: number | undefined, decodeMs: number): void;
+  error(err: VoiceError): void;
+}
+
+interface Slot {
+  worker: Worker;
+  sessions: Map<string, SessionEvents>;
+}
+
+function asCode(code: string): ErrorCode {
+  return code in ERROR_CODES ? (code as ErrorCode) : 'VOICE_STT_FAILED';
+}
+
+export class SttPool extends EventEmitter {
+  private slots: Slot[] = [];
+  private stopping = false;
+  engineName = '';
+
+  constructor(
+    private readonly settings: SttSettings,
+    private readonly size: number,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  static defaultSize(configured: number): number {
+    return configured > 0 ? configured : Math.max(1, os.availableParallelism());
+  }
+
+  async start(): Promise<void> {
+    const slots = await Promise.allSettled(Array.from({ length: this.size }, () => this.spawn()));
+    const failed = slots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    for (const s of slots) if (s.status === 'fulfilled') this.slots.push(s.value);
+    if (failed) {
+      await this.stop();
+      throw failed.reason;
+    }
+    this.log.info({ workers: this.size, engine: this.engineName }, 'speech-to-text ready');
+  }
+
+  private spawn(): Promise<Slot> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings } });
+      const slot: Slot = { worker, sessions: new Map() };
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          ready = true;
+          this.engineName = m.engine;
+          resolve(slot);
+        } else if (m.type === 'load-error') {
+          reject(new VoiceError(asCode(m.code), m.message));
+          void worker.terminate();
+        } else {
+          this.dispatch(slot, m);
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(new VoiceError('VOICE_STT_FAILED', `STT worker failed to start: ${err.message}`, undefined, { cause: err }));
+        else this.log.error({ err }, 'STT worker error');
+      });
+      worker.on('exit', (code) => {
+        if (!ready || this.stopping) return;
+        this.log.error({ code, sessions: slot.sessions.size }, 'STT worker exited; failing its sessions and replacing it');
+        for (const [, ev] of slot.sessions) ev.error(new VoiceError('VOICE_STT_FAILED', `STT worker exited with code ${code}`));
+        slot.sessions.clear();
+        this.slots = this.slots.filter((s) => s !== slot);
+        this.spawn().then(
+          (s) => this.slots.push(s),
+          (err: unknown) => this.log.error({ err }, 'could not replace STT worker'),
+        );
+      });
+    });
+  }
+
+  private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' }>): void {
+    const ev = slot.sessions.get(m.sid);
+    if (!ev) return;
+    if (m.type === 'partial') ev.partial(m.text, m.endpoint, m.audioMs);
+    else if (m.type === 'final') {
+      slot.sessions.delete(m.sid);
+      ev.final(m.text, m.confidence, m.decodeMs);
+    } else {
+      slot.sessions.delete(m.sid);
+      ev.error(new VoiceError(asCode(m.code), m.message));
+    }
+  }
+
+  /** Opens a recognizer for a session on the least loaded worker. */
+  open(sid: string, events: SessionEvents): SttHandle {
+    const slot = this.slots.reduce<Slot | undefined>((best, s) => (!best || s.sessions.size < best.sessions.size ? s : best), undefined);
+    if (!slot) throw new VoiceError('VOICE_STT_FAILED', 'no STT worker is running');
+    slot.sessions.set(sid, events);
+    const send = (m: ToWorker, transfer?: ArrayBuffer[]) => slot.worker.postMessage(m, transfer);
+    send({ type: 'open', sid });
+    return {
+      audio: (pcm: Buffer) => {
+        // Copy into a fresh ArrayBuffer we can transfer (the MQTT buffer may be pooled).
+        const ab = new ArrayBuffer(pcm.length);
+        new Uint8Array(ab).set(pcm);
+        send({ type: 'audio', sid, pcm: ab }, [ab]);
+      },
+      finish: () => send({ type: 'final', sid }),
+      abort: () => {
+        slot.sessions.delete(sid);
+        send({ type: 'abort', sid });
+      },
+    };
+  }
+
+  /** Live recognizers across all workers (for stats and leak checks). */
+  get liveSessions(): number {
+    return this.slots.reduce((n, s) => n + s.sessions.size, 0);
+  }
+
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots = [];
+  }
+}
+
+export interface SttHandle {
+  audio(pcm: Buffer): void;
+  finish(): void;
+  abort(): void;
+}

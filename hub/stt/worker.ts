@@ -1,0 +1,95 @@
+/**
+ * STT worker thread: loads the engine's model once, then runs one recognizer
+ * per live session. Native decoding happens here, never on the hub's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { toVoiceError } from '../../common/errors';
+import type { Recognizer, SttSettings } from './engine';
+import type { FromWorker, ToWorker } from './messages';
+import { createEngine } from './select';
+
+const port = parentPort;
+if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
+
+const post = (m: FromWorker) => port.postMessage(m);
+const settings = (workerData as { settings: SttSettings }).settings;
+const engine = createEngine(settings);
+
+interface Live {
+  rec: Recognizer;
+  lastPartial: string;
+  samples: number;
+  decodeMs: number;
+}
+const live = new Map<string, Live>();
+
+try {
+  engine.load();
+  post({ type: 'ready', engine: engine.name });
+} catch (err) {
+  const e = toVoiceError(err, 'VOICE_STT_FAILED');
+  post({ type: 'load-error', code: e.code, message: e.message });
+}
+
+function fail(sid: string, err: unknown): void {
+  const e = toVoiceError(err, 'VOICE_STT_FAILED');
+  const s = live.get(sid);
+  live.delete(sid);
+  try {
+    s?.rec.free();
+  } catch {
+    // already failing; freeing is best effort
+  }
+  post({ type: 'error', sid, code: e.code, message: e.message });
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'open':
+      try {
+        live.set(m.sid, { rec: engine.createRecognizer(), lastPartial: '', samples: 0, decodeMs: 0 });
+      } catch (err) {
+        fail(m.sid, err);
+      }
+      return;
+    case 'audio': {
+      const s = live.get(m.sid);
+      if (!s) return;
+      try {
+        const t0 = performance.now();
+        const pcm = new Int16Array(m.pcm);
+        const r = s.rec.accept(pcm);
+        s.samples += pcm.length;
+        s.decodeMs += performance.now() - t0;
+        if (r.partial !== s.lastPartial || r.endpoint) {
+          s.lastPartial = r.partial;
+          post({ type: 'partial', sid: m.sid, text: r.partial, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16) });
+        }
+      } catch (err) {
+        fail(m.sid, err);
+      }
+      return;
+    }
+    case 'final': {
+      const s = live.get(m.sid);
+      if (!s) return;
+      try {
+        const t0 = performance.now();
+        const f = s.rec.final();
+        s.decodeMs += performance.now() - t0;
+        live.delete(m.sid);
+        s.rec.free();
+        post({ type: 'final', sid: m.sid, text: f.text, confidence: f.confidence, decodeMs: Math.round(s.decodeMs) });
+      } catch (err) {
+        fail(m.sid, err);
+      }
+      return;
+    }
+    case 'abort': {
+      const s = live.get(m.sid);
+      live.delete(m.sid);
+      s?.rec.free();
+      return;
+    }
+  }
+});

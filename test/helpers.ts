@@ -1,0 +1,220 @@
+/** Shared test helpers: speech fixtures from flite, real processes, MQTT waits, WER. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { readWav, wavFromPcm } from '../common/wav';
+import { to16kMono } from '../satellite/audio/wav';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const DIST = path.join(ROOT, 'dist');
+export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'voice-test-'));
+
+/** Speaks text with flite's slt voice; returns 16 kHz mono s16le PCM. */
+export function speak(text: string): Buffer {
+  const out = path.join(TMP, `flite-${Math.random().toString(36).slice(2)}.wav`);
+  execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', out]);
+  const pcm = to16kMono(readWav(out));
+  fs.unlinkSync(out);
+  return pcm;
+}
+
+export function silence(ms: number): Buffer {
+  return Buffer.alloc(Math.round(ms * 16) * 2);
+}
+
+/** Writes a 16 kHz WAV: leading silence, "hey jarvis", a short gap, the command. */
+export function wakeCommandWav(command: string, opts: { lead?: number; gap?: number; name?: string } = {}): string {
+  const pcm = Buffer.concat([silence(opts.lead ?? 1000), speak('hey jarvis'), silence(opts.gap ?? 400), speak(command)]);
+  const file = path.join(TMP, `${opts.name ?? command.replace(/\W+/g, '-').slice(0, 40)}.wav`);
+  fs.writeFileSync(file, wavFromPcm(pcm));
+  return file;
+}
+
+export const COMMANDS = [
+  'turn off the kitchen light',
+  'what is the weather like today',
+  'set a timer for ten minutes',
+  'play some music in the living room',
+  'turn on the bedroom lamp',
+];
+
+function words(s: string): string[] {
+  return s.toLowerCase().replace(/[^a-z' ]/g, ' ').split(/\s+/).filter(Boolean);
+}
+
+/** Word error rate: word-level Levenshtein distance / reference length. */
+export function wer(reference: string, hypothesis: string): { errors: number; words: number; rate: number } {
+  const r = words(reference);
+  const h = words(hypothesis);
+  const d: number[][] = Array.from({ length: r.length + 1 }, (_, i) => Array.from({ length: h.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= r.length; i++) {
+    for (let j = 1; j <= h.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (r[i - 1] === h[j - 1] ? 0 : 1));
+    }
+  }
+  const errors = (d[r.length] as number[])[h.length] as number;
+  return { errors, words: r.length, rate: r.length ? errors / r.length : 0 };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first log line (parsed JSON) matching the predicate. */
+  waitLog(pred: (o: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/** Runs one of our processes (dist/<script>) with args; collects stdout JSON log lines. */
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: { pred: (o: Record<string, unknown>) => boolean; resolve: (o: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  const onLine = (line: string) => {
+    lines.push(line);
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const w of [...waiters]) {
+      if (w.pred(o)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(o);
+      }
+    }
+  };
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exited,
+    waitLog(pred, timeoutMs = 30000) {
+      const seen = lines.map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return null;
+        }
+      });
+      const hit = seen.find((o) => o && pred(o));
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (o: Record<string, unknown>) => (clearTimeout(t), resolve(o)) };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line from ${script}; output:\n${lines.slice(-30).join('\n')}`));
+        }, timeoutMs);
+        waiters.push(w);
+        void exited.then((code) => {
+          if (waiters.includes(w)) {
+            clearTimeout(t);
+            waiters.splice(waiters.indexOf(w), 1);
+            reject(new Error(`${script} exited (${code}) before the expected log line; output:\n${lines.slice(-30).join('\n')}`));
+          }
+        });
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Starts the hub as a real process with its embedded broker on a free port. */
+export async function startHubProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ proc: Proc; url: string; port: number }> {
+  const proc = runNode('hub/main.js', ['--broker-port', '0', '--broker-host', '127.0.0.1', ...args], env);
+  const line = await proc.waitLog((o) => o.msg === 'embedded MQTT broker listening');
+  await proc.waitLog((o) => o.msg === 'hub ready');
+  const port = line.port as number;
+  return { proc, url: `mqtt://127.0.0.1:${port}`, port };
+}
+
+export function connect(url: string): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 200, connectTimeout: 5000 });
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+/** Collects messages on a subscription; `next` waits for one matching a predicate. */
+export class Collector {
+  readonly messages: { topic: string; payload: Buffer; at: number }[] = [];
+  private waiters: { pred: (t: string, p: Buffer) => boolean; resolve: (m: { topic: string; payload: Buffer; at: number }) => void }[] = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      const m = { topic, payload: Buffer.from(payload), at: Date.now() };
+      this.messages.push(m);
+      for (const w of [...this.waiters]) {
+        if (w.pred(topic, m.payload)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    });
+  }
+
+  static async create(url: string, filter: string | string[]): Promise<Collector> {
+    const c = await connect(url);
+    const col = new Collector(c);
+    await c.subscribeAsync(filter, { qos: 1 });
+    return col;
+  }
+
+  next(pred: (topic: string, payload: Buffer) => boolean, timeoutMs = 30000, from = 0): Promise<{ topic: string; payload: Buffer; at: number }> {
+    const hit = this.messages.slice(from).find((m) => pred(m.topic, m.payload));
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (m: { topic: string; payload: Buffer; at: number }) => (clearTimeout(t), resolve(m)) };
+      const t = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`timed out after ${timeoutMs} ms; topics seen: ${[...new Set(this.messages.map((m) => m.topic.replace(/audio\/[^/]+$/, 'audio/<sid>')))].join(', ')}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  json(topicPred: (t: string) => boolean): Record<string, unknown>[] {
+    return this.messages.filter((m) => topicPred(m.topic)).map((m) => JSON.parse(m.payload.toString()) as Record<string, unknown>);
+  }
+
+  end(): Promise<void> {
+    return this.client.endAsync();
+  }
+}
+
+export function jsonOf(m: { payload: Buffer }): Record<string, unknown> {
+  return JSON.parse(m.payload.toString()) as Record<string, unknown>;
+}
