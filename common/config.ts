@@ -55,7 +55,7 @@ export interface LeafDoc {
 }
 
 /** Flat list of every key in a schema, for generated docs and tests. */
-export function describeSchema(schema: AnySchema, pathParts: string[] = []): LeafDoc[] {
+export function describeSchema(schema: object, pathParts: string[] = []): LeafDoc[] {
   const out: LeafDoc[] = [];
   for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
     const p = [...pathParts, key];
@@ -64,7 +64,7 @@ export function describeSchema(schema: AnySchema, pathParts: string[] = []): Lea
       const format = Array.isArray(f) ? f.map((x) => JSON.stringify(x)).join(' \\| ') : typeof f === 'string' ? f : typeof f === 'function' ? (f.name || 'custom') : typeof value.default;
       out.push({ key: p.join('.'), doc: value.doc ?? '', default: value.default, format, env: value.env ?? '', arg: value.arg ?? '', sensitive: value.sensitive === true });
     } else if (typeof value === 'object' && value !== null) {
-      out.push(...describeSchema(value as AnySchema, p));
+      out.push(...describeSchema(value as object, p));
     }
   }
   return out;

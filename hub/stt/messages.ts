@@ -6,7 +6,7 @@ export type ToWorker =
   | { type: 'abort'; sid: string };
 
 export type FromWorker =
-  | { type: 'ready'; engine: string }
+  | { type: 'ready'; engine: string; warning?: string }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }

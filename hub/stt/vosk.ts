@@ -27,7 +27,8 @@ interface VoskApi {
 
 /** Where vosk-koffi's postinstall puts libvosk (and where scripts/install-libvosk.sh copies it). */
 export function defaultVoskLibrary(): string {
-  const dir = path.dirname(require.resolve('vosk-koffi/package.json'));
+  // vosk-koffi exports only its entry (lib/index.js); resolving does not run it.
+  const dir = path.dirname(path.dirname(require.resolve('vosk-koffi')));
   const file = process.platform === 'darwin' ? 'libvosk.dylib' : process.platform === 'win32' ? 'libvosk.dll' : 'libvosk.so';
   return path.join(dir, `bin-${process.platform}-${process.arch}`, file);
 }

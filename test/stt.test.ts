@@ -1,0 +1,87 @@
+/** STT engines: real pocketsphinx on flite speech; Vosk's missing library, missing model and invalid model are coded errors. */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { VoiceError } from '../common/errors';
+import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
+import { resolveEngineName } from '../hub/stt/select';
+import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
+import { loadConfig } from '../common/config';
+import { type HubConfig, hubSchema } from '../config/hub';
+import { runNode, silence, speak, TMP, wer } from './helpers';
+
+const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
+
+test('pocketsphinx transcribes flite speech, streaming, with partials and an endpoint', () => {
+  const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
+  engine.load();
+  const spoken = 'what is the weather like today';
+  const pcm = Buffer.concat([speak(spoken), silence(1000)]);
+  const rec = engine.createRecognizer();
+  const partials = new Set<string>();
+  let endpoint = false;
+  for (let off = 0; off < pcm.length; off += 3200) {
+    const chunk = pcm.subarray(off, off + 3200);
+    const r = rec.accept(new Int16Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)));
+    if (r.partial) partials.add(r.partial);
+    endpoint ||= r.endpoint;
+  }
+  const f = rec.final();
+  rec.free();
+  assert.ok(partials.size >= 2, 'partials change as speech goes on');
+  assert.ok(endpoint, 'the engine detects the end of speech');
+  assert.ok(wer(spoken, f.text).rate <= 0.35, `"${f.text}"`);
+  // The decoder went back to the pool and is reused.
+  assert.deepEqual(engine.stats, { live: 0, idle: 1 });
+  const again = engine.createRecognizer();
+  assert.deepEqual(engine.stats, { live: 1, idle: 0 });
+  again.free();
+  engine.unload();
+});
+
+test('pocketsphinx with a missing model directory is VOICE_STT_MODEL_MISSING', () => {
+  const engine = new PocketsphinxEngine({ ...config.stt.pocketsphinx, hmm: '/nonexistent/en-us' });
+  assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_MISSING');
+});
+
+test('pocketsphinx with a missing library is VOICE_STT_LIBRARY_MISSING', () => {
+  const engine = new PocketsphinxEngine({ ...config.stt.pocketsphinx, library: '/nonexistent/libpocketsphinx.so.3' });
+  assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_LIBRARY_MISSING' && /apt-get install/.test(e.message));
+});
+
+test('Vosk with no model is VOICE_STT_MODEL_MISSING (checked before the library is touched)', () => {
+  const engine = new VoskEngine({ model: path.join(TMP, 'no-such-model'), library: '' });
+  assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_MISSING' && /models\/README.md/.test(e.message));
+});
+
+function fakeModelDir(): string {
+  const dir = path.join(TMP, 'fake-vosk-model');
+  fs.mkdirSync(path.join(dir, 'am'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'am', 'final.mdl'), 'not a model');
+  return dir;
+}
+
+test('Vosk with no library is VOICE_STT_LIBRARY_MISSING', () => {
+  const engine = new VoskEngine({ model: fakeModelDir(), library: path.join(TMP, 'libvosk-missing.so') });
+  assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_LIBRARY_MISSING' && /install-libvosk/.test(e.message));
+});
+
+test('Vosk with a corrupt model is VOICE_STT_MODEL_INVALID, not a segfault', { skip: fs.existsSync(defaultVoskLibrary()) ? false : `libvosk not installed at ${defaultVoskLibrary()} (scripts/install-libvosk.sh)` }, () => {
+  // libvosk returns NULL for a bad model; a recognizer on NULL would segfault the process.
+  const engine = new VoskEngine({ model: fakeModelDir(), library: '' });
+  assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_INVALID');
+});
+
+test('auto picks pocketsphinx without a Vosk model and Vosk with one', () => {
+  assert.equal(resolveEngineName({ ...config.stt, engine: 'auto', vosk: { model: path.join(TMP, 'none'), library: '' } }), 'pocketsphinx');
+  assert.equal(resolveEngineName({ ...config.stt, engine: 'auto', vosk: { model: fakeModelDir(), library: '' } }), 'vosk');
+});
+
+test('a hub told to use Vosk without a model exits 78 with VOICE_STT_MODEL_MISSING', async () => {
+  const hub = runNode('hub/main.js', ['--broker-port', '0', '--stt-engine', 'vosk', '--stt-vosk-model', path.join(TMP, 'absent-model')]);
+  const code = await hub.exited;
+  assert.equal(code, 78);
+  assert.ok(hub.lines.some((l) => l.includes('VOICE_STT_MODEL_MISSING')), hub.lines.join('\n'));
+});
