@@ -1,0 +1,64 @@
+/** The hub joined to an external Mosquitto broker: mosquitto_sub receives the transcript. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { freePort, type Proc, runNode, wakeCommandWav, wer } from './helpers';
+
+let broker: ChildProcess;
+let hub: Proc;
+let sat: Proc;
+let port: number;
+
+function waitPort(p: number, timeoutMs = 5000): Promise<void> {
+  const net = require('node:net') as typeof import('node:net');
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(p, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => (Date.now() > end ? reject(new Error(`port ${p} never opened`)) : setTimeout(attempt, 100)));
+    };
+    attempt();
+  });
+}
+
+before(async () => {
+  port = await freePort();
+  broker = spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+  await waitPort(port);
+});
+after(async () => {
+  await sat?.stop();
+  await hub?.stop();
+  broker?.kill('SIGTERM');
+});
+
+test('hub on Mosquitto: mosquitto_sub receives the final transcript and the retained statuses', async () => {
+  const url = `mqtt://127.0.0.1:${port}`;
+  hub = runNode('hub/main.js', ['--mqtt-url', url, '--stt-workers', '1']);
+  await hub.waitLog((o) => o.msg === 'hub ready');
+  const sub = spawn('mosquitto_sub', ['-p', String(port), '-v', '-C', '1', '-W', '40', '-t', 'voice/satellite/+/transcript']);
+  let out = '';
+  sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number | null>((resolve) => sub.once('exit', resolve));
+  await new Promise((r) => setTimeout(r, 300));
+  const spoken = 'set a timer for ten minutes';
+  sat = runNode('satellite/main.js', ['--mqtt-url', url, '--satellite-id', 'mosq1', '--satellite-room', 'hall', '--audio-source', 'wav', '--audio-wav', wakeCommandWav(spoken, { name: 'mosq' })]);
+  assert.equal(await done, 0, `mosquitto_sub did not get a transcript: ${out}`);
+  const [topic, ...rest] = out.trim().split(' ');
+  assert.equal(topic, 'voice/satellite/mosq1/transcript');
+  const payload = JSON.parse(rest.join(' ')) as { text: string; room: string; final: boolean };
+  assert.equal(payload.final, true);
+  assert.equal(payload.room, 'hall');
+  assert.ok(wer(spoken, payload.text).rate <= 0.35, payload.text);
+  // Retained presence on the external broker.
+  const st = spawn('mosquitto_sub', ['-p', String(port), '-v', '-C', '2', '-W', '5', '-t', 'voice/hub/status', '-t', 'voice/satellite/mosq1/status']);
+  let so = '';
+  st.stdout.on('data', (d: Buffer) => (so += d.toString()));
+  await new Promise((resolve) => st.once('exit', resolve));
+  assert.match(so, /voice\/hub\/status \{"state":"online"/);
+  assert.match(so, /voice\/satellite\/mosq1\/status \{"state":"online"/);
+});
