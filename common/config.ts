@@ -64,7 +64,7 @@ export function describeSchema(schema: object, pathParts: string[] = []): LeafDo
       const format = Array.isArray(f) ? f.map((x) => JSON.stringify(x)).join(' \\| ') : typeof f === 'string' ? f : typeof f === 'function' ? (f.name || 'custom') : typeof value.default;
       out.push({ key: p.join('.'), doc: value.doc ?? '', default: value.default, format, env: value.env ?? '', arg: value.arg ?? '', sensitive: value.sensitive === true });
     } else if (typeof value === 'object' && value !== null) {
-      out.push(...describeSchema(value as object, p));
+      out.push(...describeSchema(value, p));
     }
   }
   return out;
@@ -73,7 +73,7 @@ export function describeSchema(schema: object, pathParts: string[] = []): LeafDo
 /** Finds `--config <file>` or `--config=<file>` in argv. */
 export function configFileFromArgs(argv: string[], envName: string, env: NodeJS.ProcessEnv): string | undefined {
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (a === '--config' || a === '-c') return argv[i + 1];
     if (a.startsWith('--config=')) return a.slice('--config='.length);
   }
@@ -84,7 +84,7 @@ export function configFileFromArgs(argv: string[], envName: string, env: NodeJS.
 function argsWithoutConfig(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (a === '--config' || a === '-c') {
       i++;
       continue;
@@ -99,7 +99,7 @@ function argsWithoutConfig(argv: string[]): string[] {
  * Loads, validates and freezes a config. Throws VOICE_CONFIG_INVALID whose
  * `details.problems` lists every problem found.
  */
-export function loadConfig<T>(schema: AnySchema, opts: { prefix: string; argv: string[]; env: NodeJS.ProcessEnv }): { config: T; file: string | undefined } {
+export function loadConfig<T>(schema: object, opts: { prefix: string; argv: string[]; env: NodeJS.ProcessEnv }): { config: T; file: string | undefined } {
   const file = configFileFromArgs(opts.argv, `${opts.prefix}_CONFIG`, opts.env);
   const problems: string[] = [];
   let conf: convict.Config<T>;

@@ -23,8 +23,7 @@ export interface Controller {
 export async function runProcess<C extends { log: { level: string } }>(opts: {
   name: string;
   prefix: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  schema: any;
+  schema: object;
   create: (config: C, log: Logger) => Controller;
 }): Promise<void> {
   let config: C;

@@ -18,12 +18,6 @@ export function isValidId(id: unknown): id is string {
   return typeof id === 'string' && ID_RE.test(id);
 }
 
-export function assertValidId(kind: string, id: string): void {
-  if (!isValidId(id)) {
-    throw new VoiceError('VOICE_CONFIG_INVALID', `${kind} "${id}" must be 1-64 characters of A-Z a-z 0-9 _ - (no MQTT wildcards or slashes)`);
-  }
-}
-
 /** Topic builders. `root` defaults to "voice" (config key mqtt.topicRoot). */
 export function topics(root: string) {
   const sat = (id: string) => `${root}/satellite/${id}`;

@@ -223,7 +223,7 @@ export class Satellite extends EventEmitter {
   async openSession(wakeWord: string, score: number): Promise<string | null> {
     if (this.session || !this.mqtt) return null;
     const id = randomUUID();
-    const frameMs = this.preRoll.length ? (this.preRoll[0] as Buffer).length / 32 : 0;
+    const frameMs = this.preRoll.length ? (this.preRoll[0]).length / 32 : 0;
     const preFrames = Math.min(this.preRoll.length, Math.ceil(this.config.vad.preRollMs / Math.max(frameMs, 1)));
     const pre = this.preRoll.slice(this.preRoll.length - preFrames);
     this.preRoll = [];

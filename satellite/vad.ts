@@ -50,9 +50,9 @@ export class SileroVad {
         h: new this.ort.Tensor('float32', this.h, [2, 1, 64]),
         c: new this.ort.Tensor('float32', this.c, [2, 1, 64]),
       });
-      this.h = Float32Array.from((out.hn as Ort.Tensor).data as Float32Array);
-      this.c = Float32Array.from((out.cn as Ort.Tensor).data as Float32Array);
-      probs.push(((out.output as Ort.Tensor).data as Float32Array)[0] as number);
+      this.h = Float32Array.from((out.hn).data as Float32Array);
+      this.c = Float32Array.from((out.cn).data as Float32Array);
+      probs.push(((out.output).data as Float32Array)[0]);
     }
     return probs;
   }

@@ -21,7 +21,7 @@ test('every VOICE_* code in the source is in the error table', () => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) for (const m of fs.readFileSync(p, 'utf8').matchAll(/'(VOICE_[A-Z_]+)'/g)) used.add(m[1] as string);
+      else if (e.name.endsWith('.ts')) for (const m of fs.readFileSync(p, 'utf8').matchAll(/'(VOICE_[A-Z_]+)'/g)) used.add(m[1]);
     }
   };
   for (const d of ['common', 'hub', 'satellite', 'config']) walk(path.join(ROOT, d));

@@ -52,12 +52,12 @@ export function wer(reference: string, hypothesis: string): { errors: number; wo
   const d: number[][] = Array.from({ length: r.length + 1 }, (_, i) => Array.from({ length: h.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= r.length; i++) {
     for (let j = 1; j <= h.length; j++) {
-      const row = d[i] as number[];
-      const prev = d[i - 1] as number[];
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (r[i - 1] === h[j - 1] ? 0 : 1));
+      const row = d[i];
+      const prev = d[i - 1];
+      row[j] = Math.min((prev[j]) + 1, (row[j - 1]) + 1, (prev[j - 1]) + (r[i - 1] === h[j - 1] ? 0 : 1));
     }
   }
-  const errors = (d[r.length] as number[])[h.length] as number;
+  const errors = (d[r.length])[h.length];
   return { errors, words: r.length, rate: r.length ? errors / r.length : 0 };
 }
 

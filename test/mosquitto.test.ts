@@ -1,6 +1,7 @@
 /** The hub joined to an external Mosquitto broker: mosquitto_sub receives the transcript. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import { freePort, type Proc, runNode, wakeCommandWav, wer } from './helpers';
 
@@ -10,7 +11,6 @@ let sat: Proc;
 let port: number;
 
 function waitPort(p: number, timeoutMs = 5000): Promise<void> {
-  const net = require('node:net') as typeof import('node:net');
   const end = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {

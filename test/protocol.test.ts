@@ -24,7 +24,7 @@ test('every topic the code builds is in docs/protocol.md, and nothing else is', 
     t.error('<id>'),
     t.command('<id>'),
   ]);
-  const documented = new Set([...doc.matchAll(/^\| `(voice\/[^`]+)` \|/gm)].map((m) => m[1] as string));
+  const documented = new Set([...doc.matchAll(/^\| `(voice\/[^`]+)` \|/gm)].map((m) => m[1]));
   assert.deepEqual([...documented].sort(), [...built].sort());
   assert.match(doc, /# MQTT protocol, version 1/);
 });

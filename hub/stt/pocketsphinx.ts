@@ -117,9 +117,9 @@ export class PocketsphinxEngine implements SttEngine {
     const api = this.api as PsApi;
     const s = this.settings;
     const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-logfn', '/dev/null', '-samprate', '16000'];
-    const config = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
+    const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
     if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
-    const decoder = api.ps_init(config);
+    const decoder: unknown = api.ps_init(config);
     // The decoder keeps its own reference to the config.
     api.cmd_ln_free_r(config);
     if (!decoder) throw new VoiceError('VOICE_STT_MODEL_INVALID', `pocketsphinx could not load the model at ${s.hmm}`);

@@ -17,7 +17,7 @@ export function to16kMono(w: Wav): Buffer {
   }
   if (w.rate === 16000) {
     const out = Buffer.alloc(frames * 2);
-    for (let i = 0; i < frames; i++) out.writeInt16LE(Math.round(mono[i] as number), i * 2);
+    for (let i = 0; i < frames; i++) out.writeInt16LE(Math.round(mono[i]), i * 2);
     return out;
   }
   const n = Math.floor((frames * 16000) / w.rate);
@@ -51,7 +51,7 @@ export class WavSource extends BaseSource {
     try {
       this.pcm = Buffer.concat([to16kMono(readWav(this.file)), Buffer.alloc(this.trailingSilenceMs * 32)]);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const chunk = CHUNK_MS * 32;
     let off = 0;

@@ -70,7 +70,7 @@ export class OpenWakeWordEngine implements WakeEngine {
       this.mel = await this.ort.InferenceSession.create(path.join(dir, 'melspectrogram.onnx'), so);
       this.emb = await this.ort.InferenceSession.create(path.join(dir, 'embedding_model.onnx'), so);
       this.kw = await this.ort.InferenceSession.create(kwPath, so);
-      this.kwInput = this.kw.inputNames[0] as string;
+      this.kwInput = this.kw.inputNames[0];
     } catch (err) {
       throw new VoiceError('VOICE_WAKE_FAILED', `openWakeWord failed to load: ${(err as Error).message}`, undefined, { cause: err });
     }
@@ -88,30 +88,30 @@ export class OpenWakeWordEngine implements WakeEngine {
     if (frame.length !== OWW_FRAME) throw new VoiceError('VOICE_WAKE_FAILED', `openWakeWord needs ${OWW_FRAME}-sample frames, got ${frame.length}`);
     // Shift the raw window: keep MEL_CONTEXT samples of history before the new frame.
     this.raw.copyWithin(0, OWW_FRAME);
-    for (let i = 0; i < OWW_FRAME; i++) this.raw[MEL_CONTEXT + i] = frame[i] as number;
+    for (let i = 0; i < OWW_FRAME; i++) this.raw[MEL_CONTEXT + i] = frame[i];
 
-    const melOut = await this.mel.run({ [this.mel.inputNames[0] as string]: new this.ort.Tensor('float32', this.raw.slice(), [1, this.raw.length]) });
-    const mel = melOut[this.mel.outputNames[0] as string] as Ort.Tensor;
+    const melOut = await this.mel.run({ [this.mel.inputNames[0]]: new this.ort.Tensor('float32', this.raw.slice(), [1, this.raw.length]) });
+    const mel = melOut[this.mel.outputNames[0]];
     const melData = mel.data as Float32Array;
     const nFrames = melData.length / 32;
     for (let f = 0; f < nFrames; f++) {
       const row = new Float32Array(32);
-      for (let b = 0; b < 32; b++) row[b] = (melData[f * 32 + b] as number) / 10 + 2;
+      for (let b = 0; b < 32; b++) row[b] = (melData[f * 32 + b]) / 10 + 2;
       this.melFrames.push(row);
     }
     if (this.melFrames.length > MEL_WINDOW) this.melFrames.splice(0, this.melFrames.length - MEL_WINDOW);
 
     const window = new Float32Array(MEL_WINDOW * 32);
     this.melFrames.forEach((row, i) => window.set(row, i * 32));
-    const embOut = await this.emb.run({ [this.emb.inputNames[0] as string]: new this.ort.Tensor('float32', window, [1, MEL_WINDOW, 32, 1]) });
-    this.embeddings.push(Float32Array.from((embOut[this.emb.outputNames[0] as string] as Ort.Tensor).data as Float32Array));
+    const embOut = await this.emb.run({ [this.emb.inputNames[0]]: new this.ort.Tensor('float32', window, [1, MEL_WINDOW, 32, 1]) });
+    this.embeddings.push(Float32Array.from((embOut[this.emb.outputNames[0]]).data as Float32Array));
     if (this.embeddings.length > EMB_WINDOW) this.embeddings.shift();
-    while (this.embeddings.length < EMB_WINDOW) this.embeddings.unshift(this.embeddings[0] as Float32Array);
+    while (this.embeddings.length < EMB_WINDOW) this.embeddings.unshift(this.embeddings[0]);
 
     const feats = new Float32Array(EMB_WINDOW * 96);
     this.embeddings.forEach((e, i) => feats.set(e, i * 96));
     const kwOut = await this.kw.run({ [this.kwInput]: new this.ort.Tensor('float32', feats, [1, EMB_WINDOW, 96]) });
-    const score = ((kwOut[this.kw.outputNames[0] as string] as Ort.Tensor).data as Float32Array)[0] as number;
+    const score = ((kwOut[this.kw.outputNames[0]]).data as Float32Array)[0];
     this.predictions++;
     this.lastScore = this.predictions <= WARMUP_PREDICTIONS ? 0 : score;
     if (this.lastScore >= this.opts.threshold) return { keyword: this.keywordName, score: this.lastScore };

@@ -26,7 +26,16 @@ export class PorcupineEngine implements WakeEngine {
 
   constructor(private readonly opts: PorcupineOptions) {}
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    try {
+      this.load();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private load(): void {
     if (!this.opts.accessKey) throw new VoiceError('VOICE_WAKE_ACCESS_KEY', 'Porcupine needs wake.porcupine.accessKey (a Picovoice AccessKey)');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pv = require('@picovoice/porcupine-node') as {

@@ -1,0 +1,137 @@
+/**
+ * The quick-start demo: starts the hub (embedded broker, default engines)
+ * and a demo satellite fed a flite-spoken WAV of "hey jarvis" + commands,
+ * and prints the transcripts as a home-automation client sees them.
+ * Keeps running (Ctrl-C to stop) so you can connect real satellites, unless --once.
+ *
+ *   node dist/scripts/demo.js [--port 1883] [--once] [--wav file.wav]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mqtt from 'mqtt';
+import { readWav, wavFromPcm } from '../common/wav';
+import { to16kMono } from '../satellite/audio/wav';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DEMO_COMMANDS = ['turn off the kitchen light', 'what is the weather like today', 'set a timer for ten minutes'];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function speak(text: string, dir: string): Buffer {
+  const f = path.join(dir, 'say.wav');
+  try {
+    execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', f]);
+  } catch {
+    console.error('demo: flite is needed to speak the demo commands: apt-get install flite (or pass --wav your.wav)');
+    process.exit(1);
+  }
+  return to16kMono(readWav(f));
+}
+
+function demoWav(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'voice-demo-'));
+  const silence = (ms: number) => Buffer.alloc(ms * 32);
+  const parts: Buffer[] = [silence(1000)];
+  for (const c of DEMO_COMMANDS) parts.push(speak('hey jarvis', dir), silence(400), speak(c, dir), silence(3000));
+  const file = path.join(dir, 'demo.wav');
+  fs.writeFileSync(file, wavFromPcm(Buffer.concat(parts)));
+  return file;
+}
+
+function start(script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return child;
+}
+
+/** Reads JSON log lines from a child; prints warnings/errors; resolves on a message. */
+function watch(child: ChildProcess, name: string, onLine: (o: Record<string, unknown>) => void): void {
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        if ((o.level as number) >= 40) console.log(`  [${name} ${o.level === 40 ? 'warn' : 'error'}] ${typeof o.code === 'string' ? o.code : ''} ${String(o.msg)}`);
+        onLine(o);
+      } catch {
+        console.log(`  [${name}] ${line}`);
+      }
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const port = arg('port') ?? '1883';
+  const once = process.argv.includes('--once');
+  const wav = arg('wav') ?? demoWav();
+  const expected = arg('wav') ? 1 : DEMO_COMMANDS.length;
+  console.log(`demo: starting the hub (embedded MQTT broker on port ${port}, default speech-to-text engine)...`);
+  const hub = start('hub/main.js', ['--broker-port', port]);
+  const procs: { sat?: ChildProcess; stopping?: boolean } = {};
+  const stopAll = (code: number) => {
+    procs.stopping = true;
+    procs.sat?.kill('SIGTERM');
+    hub.kill('SIGTERM');
+    setTimeout(() => process.exit(code), 1500).unref();
+  };
+  const ready = new Promise<number>((resolve) => {
+    let brokerPort = Number(port);
+    watch(hub, 'hub', (o) => {
+      if (o.msg === 'embedded MQTT broker listening') brokerPort = o.port as number;
+      if (o.msg === 'hub ready') {
+        console.log(`demo: hub ready (engine: ${String(o.engine)})`);
+        resolve(brokerPort);
+      }
+    });
+    hub.once('exit', (code) => {
+      if (procs.stopping) return;
+      console.error(`demo: the hub exited with code ${code}; see the message above`);
+      process.exit(code ?? 1);
+    });
+  });
+  const brokerPort = await ready;
+  const url = `mqtt://127.0.0.1:${brokerPort}`;
+  const client = mqtt.connect(url);
+  await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/wake', 'voice/satellite/+/error'], { qos: 1 });
+  let finals = 0;
+  client.on('message', (topic, payload) => {
+    const o = JSON.parse(payload.toString()) as Record<string, unknown>;
+    const sat = topic.split('/')[2];
+    if (topic.endsWith('/wake')) console.log(`[${sat}] wake word "${String(o.wakeWord)}" (score ${Number(o.score).toFixed(2)})`);
+    else if (topic.endsWith('/transcript/partial')) console.log(`[${sat}]   partial: ${String(o.text)}`);
+    else if (topic.endsWith('/transcript')) {
+      const t = o.timings as Record<string, number>;
+      console.log(`[${sat}] FINAL (${String(o.room)}): "${String(o.text)}"  (reason ${String(o.reason)}, ${t.audioMs} ms of audio, finalised in ${t.finalizeMs} ms)`);
+      finals++;
+      if (once && finals >= expected) {
+        console.log('demo: done');
+        void client.endAsync().then(() => stopAll(0));
+      }
+    } else if (topic.endsWith('/error')) console.log(`[${sat}] error ${String(o.code)}: ${String(o.message)}`);
+  });
+  console.log(`demo: starting a satellite "demo" (room "living-room") fed ${wav}`);
+  console.log(`demo: watch the raw topics with: mosquitto_sub -p ${brokerPort} -v -t 'voice/#'`);
+  const sat = start('satellite/main.js', ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--audio-source', 'wav', '--audio-wav', wav]);
+  procs.sat = sat;
+  watch(sat, 'satellite', (o) => {
+    if (o.msg === 'audio source ended' && !once) console.log('demo: the demo audio is over; the hub keeps running for your satellites (Ctrl-C to stop)');
+  });
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+  if (once) {
+    setTimeout(() => {
+      console.error(`demo: only ${finals} of ${expected} transcripts after 90 s`);
+      stopAll(1);
+    }, 90000).unref();
+  }
+}
+
+void main();
