@@ -110,7 +110,7 @@ export class SessionManager {
       }
     } catch (err) {
       const e = toVoiceError(err);
-      this.error(t.satellite, e.code, e.message, undefined);
+      this.error(t.satellite, e.code, e.message, 'sessionId' in t ? t.sessionId : undefined);
     }
   }
 

@@ -97,7 +97,7 @@ test('a stop with an invalid reason gets VOICE_BAD_PAYLOAD; the session stays li
   const sid = randomUUID();
   await wake(sid);
   await col.client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'bored', time: 'x' }), { qos: 1 });
-  const e = await expectError('VOICE_BAD_PAYLOAD');
+  const e = await expectError('VOICE_BAD_PAYLOAD', sid);
   assert.match(String(e.message), /"reason" must be one of/);
   assert.equal(hub.sessions?.liveCount, 1);
   await col.client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time: 'x' }), { qos: 1 });
