@@ -254,10 +254,15 @@ export class SessionManager {
     if (s) this.finalize(s, 'stop');
   }
 
+  /**
+   * Partials keep flowing while the session is finalising: a worker that lags
+   * behind real time still decodes its backlog before the final, and what it
+   * hears on the way is published in order, before the final.
+   */
   private onPartial(s: Session, text: string, endpoint: boolean): void {
-    if (s.state !== 'live') return;
+    if (!this.sessions.has(s.id)) return;
     const cfg = this.ctx.config.session;
-    if (endpoint && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
+    if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
       this.finalize(s, 'endpoint');
       return;
     }
@@ -271,7 +276,7 @@ export class SessionManager {
   private publishPartial(s: Session): void {
     clearTimeout(s.partialTimer);
     s.partialTimer = undefined;
-    if (s.state !== 'live') return;
+    if (!this.sessions.has(s.id)) return;
     s.lastPartialAt = Date.now();
     this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(s.satellite), JSON.stringify(this.transcript(s, s.lastPartial, false)), { qos: 0 });
   }
@@ -304,7 +309,6 @@ export class SessionManager {
     s.state = 'finalizing';
     s.reason = reason;
     s.finalRequestedAt = Date.now();
-    clearTimeout(s.partialTimer);
     clearTimeout(s.idleTimer);
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     if (reason !== 'stop') this.ctx.mqtt.publish(this.ctx.topics.command(s.satellite), JSON.stringify({ command: 'stop', sessionId: s.id }), { qos: 1 });
@@ -315,6 +319,7 @@ export class SessionManager {
   }
 
   private onFinal(s: Session, text: string, confidence: number | undefined, decodeMs: number): void {
+    clearTimeout(s.partialTimer);
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     const payload = this.transcript(s, text, true, { reason: s.reason ?? 'stop', confidence });
     payload.timings.finalizeMs = finalizeMs;

@@ -98,6 +98,7 @@ export class PocketsphinxEngine implements SttEngine {
   private api: PsApi | null = null;
   private idle: unknown[] = [];
   private live = 0;
+  private spareScheduled = false;
 
   constructor(private readonly settings: SttSettings['pocketsphinx']) {}
 
@@ -130,7 +131,17 @@ export class PocketsphinxEngine implements SttEngine {
     if (!this.api) throw new VoiceError('VOICE_STT_FAILED', 'pocketsphinx engine not loaded');
     const decoder = this.idle.pop() ?? this.newDecoder();
     this.live++;
-    return new PsRecognizer(this, this.api, decoder);
+    const rec = new PsRecognizer(this, this.api, decoder);
+    // Loading a decoder takes ~0.25 s and ~100 MB: keep one spare ready for the next session,
+    // made after the current message so the session that just opened is not delayed.
+    if (this.idle.length === 0 && !this.spareScheduled) {
+      this.spareScheduled = true;
+      setImmediate(() => {
+        this.spareScheduled = false;
+        if (this.api && this.idle.length === 0) this.idle.push(this.newDecoder());
+      });
+    }
+    return rec;
   }
 
   /** Returns a decoder to the pool (called by PsRecognizer.free). */
