@@ -110,6 +110,7 @@ export class PocketsphinxEngine implements SttEngine {
       }
     }
     this.api = loadApi(s);
+    this.api.err_set_logfp(null);
     // Warm one decoder so model problems surface at start-up, not on the first wake.
     this.release(this.newDecoder());
   }
@@ -117,7 +118,10 @@ export class PocketsphinxEngine implements SttEngine {
   private newDecoder(): unknown {
     const api = this.api as PsApi;
     const s = this.settings;
-    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-logfn', '/dev/null', '-samprate', '16000'];
+    // No -logfn: pocketsphinx opens that file into a process-wide FILE* and fcloses the previous one on
+    // every ps_init, which races (double fclose) when decoders are created in several worker threads.
+    // Logging is silenced once with err_set_logfp(NULL) instead.
+    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000'];
     const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
     if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
     const decoder: unknown = api.ps_init(config);

@@ -46,12 +46,15 @@ export class SttPool extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const slots = await Promise.allSettled(Array.from({ length: this.size }, () => this.spawn()));
-    const failed = slots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    for (const s of slots) if (s.status === 'fulfilled') this.slots.push(s.value);
-    if (failed) {
-      await this.stop();
-      throw failed.reason;
+    // One worker at a time: native engines load their models with less contention, and the
+    // first failure (a missing model) stops start-up before more workers are spawned.
+    for (let i = 0; i < this.size; i++) {
+      try {
+        this.slots.push(await this.spawn());
+      } catch (err) {
+        await this.stop();
+        throw err;
+      }
     }
     this.log.info({ workers: this.size, engine: this.engineName }, 'speech-to-text ready');
   }
