@@ -13,7 +13,7 @@ import { SystemdNotifier } from './sdnotify';
  * key) exit 78 like a bad config, so systemd's RestartPreventExitStatus=78
  * stops a restart loop; anything else exits 1 and is restarted.
  */
-export const SETUP_CODES = new Set(['VOICE_CONFIG_INVALID', 'VOICE_STT_MODEL_MISSING', 'VOICE_STT_MODEL_INVALID', 'VOICE_STT_LIBRARY_MISSING', 'VOICE_WAKE_MODEL_MISSING', 'VOICE_WAKE_ACCESS_KEY']);
+export const SETUP_CODES = new Set(['VOICE_CONFIG_INVALID', 'VOICE_STT_MODEL_MISSING', 'VOICE_STT_MODEL_INVALID', 'VOICE_STT_LIBRARY_MISSING', 'VOICE_WAKE_MODEL_MISSING', 'VOICE_WAKE_ACCESS_KEY', 'VOICE_TTS_VOICE_MISSING', 'VOICE_TTS_VOICE_INVALID']);
 
 export interface Controller {
   start(): Promise<void>;

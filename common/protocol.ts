@@ -33,12 +33,28 @@ export function topics(root: string) {
     transcript: (id: string) => `${sat(id)}/transcript`,
     error: (id: string) => `${sat(id)}/error`,
     command: (id: string) => `${sat(id)}/command`,
+    handled: (id: string) => `${sat(id)}/handled`,
+    replyPartial: (id: string) => `${sat(id)}/reply/partial`,
+    reply: (id: string) => `${sat(id)}/reply`,
+    ttsStart: (id: string, sessionId: string) => `${sat(id)}/tts/${sessionId}/start`,
+    tts: (id: string, sessionId: string) => `${sat(id)}/tts/${sessionId}`,
+    ttsStop: (id: string, sessionId: string) => `${sat(id)}/tts/${sessionId}/stop`,
+    played: (id: string) => `${sat(id)}/played`,
+    announce: (id: string) => `${sat(id)}/announce`,
+    announceAll: () => `${root}/announce`,
+    announceRoom: (room: string) => `${root}/room/${room}/announce`,
     /** Subscription filters. */
     sub: {
       allWakes: `${root}/satellite/+/wake`,
       allAudio: `${root}/satellite/+/audio/#`,
       allSatStatus: `${root}/satellite/+/status`,
       allTranscripts: `${root}/satellite/+/transcript/#`,
+      allHandled: `${root}/satellite/+/handled`,
+      allCommands: `${root}/satellite/+/command`,
+      allPlayed: `${root}/satellite/+/played`,
+      allAnnounce: `${root}/satellite/+/announce`,
+      announceAll: `${root}/announce`,
+      announceRooms: `${root}/room/+/announce`,
     },
   };
 }
@@ -50,7 +66,13 @@ export type IncomingTopic =
   | { kind: 'audioStart'; satellite: string; sessionId: string }
   | { kind: 'audioStop'; satellite: string; sessionId: string }
   | { kind: 'satStatus'; satellite: string }
-  | { kind: 'command'; satellite: string };
+  | { kind: 'command'; satellite: string }
+  | { kind: 'handled'; satellite: string }
+  | { kind: 'played'; satellite: string }
+  | { kind: 'announce'; satellite: string }
+  | { kind: 'tts'; satellite: string; sessionId: string }
+  | { kind: 'ttsStart'; satellite: string; sessionId: string }
+  | { kind: 'ttsStop'; satellite: string; sessionId: string };
 
 /** Parses a topic under `root` into what it addresses, or null if it is none of ours. */
 export function parseTopic(root: string, topic: string): IncomingTopic | null {
@@ -62,11 +84,20 @@ export function parseTopic(root: string, topic: string): IncomingTopic | null {
   if (parts.length === 2 && kind === 'wake') return { kind: 'wake', satellite };
   if (parts.length === 2 && kind === 'status') return { kind: 'satStatus', satellite };
   if (parts.length === 2 && kind === 'command') return { kind: 'command', satellite };
-  if (kind === 'audio' && sessionId !== undefined) {
+  if (parts.length === 2 && kind === 'handled') return { kind: 'handled', satellite };
+  if (parts.length === 2 && kind === 'played') return { kind: 'played', satellite };
+  if (parts.length === 2 && kind === 'announce') return { kind: 'announce', satellite };
+  if ((kind === 'audio' || kind === 'tts') && sessionId !== undefined) {
     if (!isValidId(sessionId)) return null;
-    if (parts.length === 3) return { kind: 'audio', satellite, sessionId };
-    if (parts.length === 4 && sub === 'start') return { kind: 'audioStart', satellite, sessionId };
-    if (parts.length === 4 && sub === 'stop') return { kind: 'audioStop', satellite, sessionId };
+    if (kind === 'audio') {
+      if (parts.length === 3) return { kind: 'audio', satellite, sessionId };
+      if (parts.length === 4 && sub === 'start') return { kind: 'audioStart', satellite, sessionId };
+      if (parts.length === 4 && sub === 'stop') return { kind: 'audioStop', satellite, sessionId };
+    } else {
+      if (parts.length === 3) return { kind: 'tts', satellite, sessionId };
+      if (parts.length === 4 && sub === 'start') return { kind: 'ttsStart', satellite, sessionId };
+      if (parts.length === 4 && sub === 'stop') return { kind: 'ttsStop', satellite, sessionId };
+    }
   }
   return null;
 }
@@ -133,7 +164,7 @@ export interface TranscriptPayload {
   };
 }
 
-export const COMMANDS = ['stop', 'mute', 'unmute', 'listen'] as const;
+export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPayload {
   command: CommandName;
@@ -228,6 +259,102 @@ export function validateCommand(topic: string, o: Obj): CommandPayload {
   if (!(COMMANDS as readonly string[]).includes(command)) throw bad(topic, `"command" must be one of ${COMMANDS.join(', ')}`);
   const sessionId = o.sessionId === undefined ? undefined : sessionIdOf(topic, o);
   return { command: command as CommandName, sessionId };
+}
+
+export interface HandledPayload {
+  sessionId: string;
+  /** Text the hub should speak instead of asking the LLM; absent: say nothing. */
+  text?: string;
+}
+
+export interface ReplyPayload {
+  sessionId: string;
+  satellite: string;
+  room: string;
+  text: string;
+  source: 'llm' | 'automation' | 'announce';
+  model?: string;
+  /** Set when the reply ended early: aborted (stop, barge-in) or an error code. */
+  aborted?: boolean;
+  error?: string;
+  time: string;
+  timings: Record<string, number>;
+}
+
+export interface ReplyPartialPayload {
+  sessionId: string;
+  satellite: string;
+  delta: string;
+  text: string;
+  time: string;
+}
+
+export interface TtsStartPayload {
+  sessionId: string;
+  format: AudioFormat;
+  engine: string;
+  time: string;
+}
+
+export interface TtsStopPayload {
+  sessionId: string;
+  reason: 'done' | 'aborted';
+  /** The reply asked a question: listen again without the wake word (satellite's followUp.listenMs). */
+  followUp: boolean;
+  time: string;
+}
+
+export const PLAYED_REASONS = ['done', 'stopped', 'barge-in', 'replaced', 'error'] as const;
+export interface PlayedPayload {
+  sessionId: string;
+  reason: (typeof PLAYED_REASONS)[number];
+  playedMs: number;
+  time: string;
+}
+
+export interface AnnouncePayload {
+  text: string;
+}
+
+/** Text of a string-valued field, capped; throws VOICE_BAD_PAYLOAD. */
+function text(topic: string, o: Obj, key: string, optional: boolean, max = 2000): string | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > max) throw bad(topic, `"${key}" must be a non-empty string of at most ${max} characters`);
+  return v;
+}
+
+export function validateHandled(topic: string, o: Obj): HandledPayload {
+  return { sessionId: sessionIdOf(topic, o), text: text(topic, o, 'text', true) };
+}
+
+/** Announcements are a JSON object {text} or plain text. */
+export function parseAnnounce(topic: string, payload: Buffer): AnnouncePayload {
+  const raw = payload.toString('utf8').trim();
+  if (raw.startsWith('{')) return { text: text(topic, parseJson(topic, payload), 'text', false) as string };
+  if (raw === '' || raw.length > 2000) throw bad(topic, 'announcement text must be 1-2000 characters');
+  return { text: raw };
+}
+
+export function validateTtsStart(topic: string, o: Obj): TtsStartPayload {
+  const f = o.format;
+  if (typeof f !== 'object' || f === null) throw bad(topic, '"format" must be an object {encoding, rate, channels}');
+  const fo = f as Obj;
+  const format = { encoding: str(topic, fo, 'encoding') as string, rate: num(topic, fo, 'rate') as number, channels: num(topic, fo, 'channels') as number };
+  if (format.encoding !== 's16le' || format.channels !== 1 || format.rate < 8000 || format.rate > 48000) throw bad(topic, `unsupported TTS format ${JSON.stringify(format)}`);
+  return { sessionId: sessionIdOf(topic, o), format, engine: (str(topic, o, 'engine', true) ?? 'unknown'), time: str(topic, o, 'time') as string };
+}
+
+export function validateTtsStop(topic: string, o: Obj): TtsStopPayload {
+  const reason = str(topic, o, 'reason') as string;
+  if (reason !== 'done' && reason !== 'aborted') throw bad(topic, '"reason" must be done or aborted');
+  return { sessionId: sessionIdOf(topic, o), reason, followUp: o.followUp === true, time: str(topic, o, 'time') as string };
+}
+
+export function validatePlayed(topic: string, o: Obj): PlayedPayload {
+  const reason = str(topic, o, 'reason') as string;
+  if (!(PLAYED_REASONS as readonly string[]).includes(reason)) throw bad(topic, `"reason" must be one of ${PLAYED_REASONS.join(', ')}`);
+  return { sessionId: sessionIdOf(topic, o), reason: reason as PlayedPayload['reason'], playedMs: (num(topic, o, 'playedMs', true) ?? 0), time: str(topic, o, 'time') as string };
 }
 
 export function formatMatches(f: AudioFormat): boolean {

@@ -42,6 +42,42 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
     endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored (the pause after the wake word).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
   },
+  reply: {
+    enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
+    handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it on .../handled before the LLM is asked. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
+    apology: { doc: 'Spoken when the LLM is unreachable, fails or times out.', format: String, default: "Sorry, I can't answer that right now." },
+    followUp: { doc: 'After a reply that ends with a question, ask the satellite to listen again without the wake word.', format: Boolean, default: true },
+    partialIntervalMs: { doc: 'Least time between two reply/partial messages (deltas are batched).', format: positiveInt('positiveInt'), default: 100 },
+  },
+  llm: {
+    host: { doc: 'Ollama server URL.', format: String, default: 'http://127.0.0.1:11434' },
+    model: { doc: 'Ollama model name.', format: String, default: 'llama3.2' },
+    systemPrompt: {
+      doc: 'System prompt sent first in every chat.',
+      format: String,
+      default: 'You are a helpful voice assistant in a home. Answer in one to three short spoken sentences, without lists, markdown or emoji.',
+    },
+    options: { doc: 'Ollama model options (JSON object, e.g. {"temperature": 0.7, "num_predict": 200}).', format: Object, default: {} },
+    keepAlive: { doc: 'How long Ollama keeps the model loaded after a request (Ollama duration, e.g. 5m, 1h, -1).', format: String, default: '30m' },
+    firstTokenTimeoutMs: { doc: 'Abort if Ollama sends no token within this long (includes loading the model).', format: positiveInt('positiveInt'), default: 20000 },
+    idleTimeoutMs: { doc: 'Abort if the stream stalls this long between tokens.', format: positiveInt('positiveInt'), default: 8000 },
+    totalTimeoutMs: { doc: 'Abort any reply that takes longer than this in total.', format: positiveInt('positiveInt'), default: 60000 },
+    historyTurns: { doc: 'Conversation memory per satellite: the last N question/answer pairs are sent with each request.', format: nonNegativeInt('nonNegativeInt'), default: 6 },
+    historyIdleMs: { doc: "A satellite's conversation is forgotten after this long without a turn.", format: positiveInt('positiveInt'), default: 300000 },
+  },
+  tts: {
+    engine: { doc: 'Text-to-speech engine. auto: Piper when tts.piper.voice exists, else flite.', format: ['auto', 'piper', 'flite'], default: 'auto' },
+    sentenceSilenceMs: { doc: 'Silence inserted after each spoken sentence.', format: nonNegativeInt('nonNegativeInt'), default: 200 },
+    piper: {
+      voice: { doc: 'Piper voice .onnx file (its config is the same path + .json).', format: String, default: 'models/en_US-lessac-medium.onnx' },
+      speaker: { doc: 'Speaker id for multi-speaker Piper voices.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
+      lengthScale: { doc: "Speaking rate: >1 slower, <1 faster; 0 uses the voice's own setting.", format: Number, default: 0 },
+    },
+    flite: {
+      binary: { doc: 'flite executable.', format: String, default: 'flite' },
+      voice: { doc: 'flite voice (built-in: slt, kal, kal16, awb, rms).', format: String, default: 'slt' },
+    },
+  },
   log: {
     level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' },
   },
@@ -61,6 +97,25 @@ export interface HubConfig {
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string };
   };
   session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number };
+  reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
+  llm: {
+    host: string;
+    model: string;
+    systemPrompt: string;
+    options: Record<string, unknown>;
+    keepAlive: string;
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    totalTimeoutMs: number;
+    historyTurns: number;
+    historyIdleMs: number;
+  };
+  tts: {
+    engine: 'auto' | 'piper' | 'flite';
+    sentenceSilenceMs: number;
+    piper: { voice: string; speaker: number; lengthScale: number };
+    flite: { binary: string; voice: string };
+  };
   log: { level: string };
   hub: { name: string };
 }

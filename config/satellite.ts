@@ -33,11 +33,23 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     keyword: { doc: 'openWakeWord model: a built-in name (hey_jarvis, alexa, hey_mycroft, hey_rhasspy, timer, weather) or a path to a .onnx keyword model.', format: String, default: 'hey_jarvis' },
     threshold: { doc: 'openWakeWord score (0-1) at which the wake word fires.', format: unitInterval, default: 0.5 },
     refractoryMs: { doc: 'After a wake or the end of a session, the wake word cannot fire again for this long.', format: nonNegativeInt('nonNegativeInt'), default: 2000 },
+    duringPlayback: { doc: "While a reply plays: raise (openWakeWord needs wake.playbackThreshold, so the satellite's own voice does not wake it but a person still can: barge-in), pause (no wake word until playback ends) or normal.", format: ['raise', 'pause', 'normal'], default: 'raise' },
+    playbackThreshold: { doc: 'openWakeWord threshold while a reply plays (wake.duringPlayback=raise). Porcupine cannot raise and pauses instead.', format: unitInterval, default: 0.9 },
     porcupine: {
       accessKey: { doc: 'Picovoice AccessKey; setting it selects Porcupine under wake.engine=auto. Porcupine activates keys online.', format: String, default: '', sensitive: true },
       keyword: { doc: 'Porcupine built-in keyword (e.g. jarvis, computer, porcupine) or a path to a .ppn file.', format: String, default: 'jarvis' },
       sensitivity: { doc: 'Porcupine sensitivity (0-1).', format: unitInterval, default: 0.5 },
     },
+  },
+  playback: {
+    sink: { doc: 'Where replies are played: speaker (naudiodon/PortAudio), command (raw s16le on stdin, e.g. aplay) or file (WAV files in playback.dir, for tests).', format: ['speaker', 'command', 'file'], default: 'speaker' },
+    device: { doc: 'speaker: PortAudio output device id or a substring of its name; -1 or empty for the default.', format: String, default: '-1' },
+    command: { doc: 'command: the playback command line; {rate} is replaced by the stream sample rate.', format: String, default: 'aplay -q -t raw -f S16_LE -c 1 -r {rate}' },
+    dir: { doc: 'file: directory for <sessionId>.wav files.', format: String, default: '/tmp/voice-satellite-playback' },
+    bufferMs: { doc: 'Jitter buffer: audio collected before playback starts (or until the stream ends).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
+  },
+  followUp: {
+    listenMs: { doc: 'After a reply that asks a question, listen this long for an answer without the wake word; 0 turns follow-up off.', format: nonNegativeInt('nonNegativeInt'), default: 5000 },
   },
   vad: {
     threshold: { doc: 'Silero VAD speech probability above which a 32 ms frame counts as speech.', format: unitInterval, default: 0.5 },
@@ -60,8 +72,12 @@ export interface SatelliteConfig {
     keyword: string;
     threshold: number;
     refractoryMs: number;
+    duringPlayback: 'raise' | 'pause' | 'normal';
+    playbackThreshold: number;
     porcupine: { accessKey: string; keyword: string; sensitivity: number };
   };
+  playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; bufferMs: number };
+  followUp: { listenMs: number };
   vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number };
   log: { level: string };
 }

@@ -24,6 +24,7 @@ import {
   validateWake,
 } from '../common/protocol';
 import type { HubConfig } from '../config/hub';
+import type { ReplyManager } from './reply/manager';
 import type { SttHandle, SttPool } from './stt/pool';
 
 interface Session {
@@ -49,6 +50,8 @@ export interface SessionContext {
   topics: Topics;
   stt: SttPool;
   log: Logger;
+  /** Receives final transcripts; its replies are aborted when the satellite wakes again. */
+  replies?: ReplyManager;
 }
 
 const RECENT_LIMIT = 256;
@@ -72,6 +75,7 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>(); // by session id
   private readonly bySatellite = new Map<string, string>(); // satellite -> live session id
   private readonly rooms = new Map<string, string>(); // satellite -> room from its status
+  private readonly online = new Map<string, boolean>(); // satellite -> presence from its status
   private readonly recent = new Set<string>(); // recently ended session ids: late frames are dropped quietly
   private readonly orphans = new Map<string, Orphan>(); // messages that arrived before their wake
   private readonly ctx: SessionContext;
@@ -84,6 +88,13 @@ export class SessionManager {
 
   get liveCount(): number {
     return this.sessions.size;
+  }
+
+  /** Satellites seen (status or wake), with room and presence. */
+  satellites(): Map<string, { room: string; online: boolean }> {
+    const out = new Map<string, { room: string; online: boolean }>();
+    for (const [id, room] of this.rooms) out.set(id, { room, online: this.online.get(id) ?? true });
+    return out;
   }
 
   /** Entry point for every message on the hub's subscriptions. Never throws. */
@@ -159,7 +170,9 @@ export class SessionManager {
     if (payload.length === 0) return; // retained status cleared
     const o = parseJson(this.ctx.topics.satStatus(satellite), payload);
     if (typeof o.room === 'string') this.rooms.set(satellite, o.room);
+    this.online.set(satellite, o.state === 'online');
     if (o.state === 'offline') {
+      this.ctx.replies?.abortSatellite(satellite, 'satellite offline');
       const sid = this.bySatellite.get(satellite);
       const s = sid ? this.sessions.get(sid) : undefined;
       if (s) {
@@ -171,6 +184,8 @@ export class SessionManager {
 
   private onWake(satellite: string, topic: string, payload: Buffer): void {
     const w = validateWake(topic, parseJson(topic, payload));
+    // A new wake interrupts whatever the satellite was saying (barge-in).
+    this.ctx.replies?.abortSatellite(satellite, 'wake');
     const liveId = this.bySatellite.get(satellite);
     if (liveId) {
       this.error(satellite, 'VOICE_SESSION_BUSY', `satellite ${satellite} already has live session ${liveId}; wake ${w.sessionId} ignored`, w.sessionId);
@@ -311,7 +326,8 @@ export class SessionManager {
     s.finalRequestedAt = Date.now();
     clearTimeout(s.idleTimer);
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
-    if (reason !== 'stop') this.ctx.mqtt.publish(this.ctx.topics.command(s.satellite), JSON.stringify({ command: 'stop', sessionId: s.id }), { qos: 1 });
+    // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
+    if (reason !== 'stop') this.ctx.mqtt.publish(this.ctx.topics.command(s.satellite), JSON.stringify({ command: 'end', sessionId: s.id }), { qos: 1 });
     // A worker that never answers must not leak the session.
     s.idleTimer = setTimeout(() => this.onSttError(s, new VoiceError('VOICE_STT_FAILED', 'the recognizer did not return a final result in time')), 10000);
     s.idleTimer.unref();
@@ -325,6 +341,7 @@ export class SessionManager {
     payload.timings.finalizeMs = finalizeMs;
     this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
     this.stats.finalized++;
+    this.ctx.replies?.onTranscript(payload);
     this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs }, 'final transcript');
     this.end(s);
   }

@@ -19,8 +19,11 @@ import {
   parseJson,
   type StatusPayload,
   type StopReason,
+  parseTopic,
   topics,
   validateCommand,
+  validateTtsStart,
+  validateTtsStop,
   type WakePayload,
 } from '../common/protocol';
 import { VERSION } from '../common/version';
@@ -29,6 +32,8 @@ import { CommandSource } from './audio/command';
 import { MicrophoneSource } from './audio/microphone';
 import type { AudioSource } from './audio/source';
 import { WavSource } from './audio/wav';
+import { type PlayedEvent, Player } from './playback/player';
+import { createSink } from './playback/sinks';
 import { SileroVad } from './vad';
 import type { WakeEngine } from './wake/engine';
 import { OpenWakeWordEngine } from './wake/openwakeword';
@@ -45,6 +50,8 @@ interface LiveSession {
   speechStarted: boolean;
   /** End of the last speech window, ms from the first frame sent. */
   lastSpeechMs: number;
+  /** How long to wait for speech to start (vad.noSpeechMs, or followUp.listenMs). */
+  noSpeechMs: number;
 }
 
 export function createWakeEngine(c: SatelliteConfig['wake']): WakeEngine {
@@ -67,6 +74,7 @@ export class Satellite extends EventEmitter {
   wake?: WakeEngine;
   vad?: SileroVad;
   source?: AudioSource;
+  player?: Player;
   private pending = new Int16Array(0);
   private preRoll: Buffer[] = [];
   private session: LiveSession | null = null;
@@ -95,7 +103,7 @@ export class Satellite extends EventEmitter {
       protocol: PROTOCOL_VERSION,
       version: VERSION,
       room: this.config.satellite.room,
-      capabilities: ['wake', 'stream', 'vad'],
+      capabilities: ['wake', 'stream', 'vad', 'playback'],
       wake: { engine: this.wake?.name, keyword: this.wake?.name === 'porcupine' ? this.config.wake.porcupine.keyword : this.config.wake.keyword },
       audio: { source: this.config.audio.source, format: AUDIO_FORMAT },
       muted: this.muted,
@@ -117,13 +125,20 @@ export class Satellite extends EventEmitter {
     const mqtt = this.mqtt;
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
 
+    this.player = new Player(createSink(c.playback), c.playback.bufferMs, this.log.child({ module: 'playback' }));
+    this.player.on('played', (ev: PlayedEvent) => this.onPlayed(ev));
+    this.player.on('error', (err: unknown) => {
+      const e = toVoiceError(err, 'VOICE_PLAYBACK_FAILED');
+      this.publishError(e.code, e.message, this.player?.sessionId ?? undefined);
+    });
+
     this.vad = new SileroVad(1);
     await this.vad.start();
     this.wake = createWakeEngine(c.wake);
     await this.wake.start();
 
     const announce = () => {
-      mqtt.subscribe(this.topics.command(this.id), { qos: 1 });
+      mqtt.subscribe([this.topics.command(this.id), `${this.topics.tts(this.id, '+')}/#`, this.topics.tts(this.id, '+')], { qos: 1 });
       this.publishStatus();
     };
     announce();
@@ -212,15 +227,36 @@ export class Satellite extends EventEmitter {
     const keep = Math.ceil(this.config.vad.preRollMs / ms) + 1;
     if (this.preRoll.length > keep) this.preRoll.splice(0, this.preRoll.length - keep);
     if (this.muted) return;
-    const det = await (this.wake as WakeEngine).process(frame);
-    if (det && Date.now() >= this.refractoryUntil) {
-      this.log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
-      await this.openSession(det.keyword, det.score);
+    const wake = this.wake as WakeEngine;
+    const playing = this.player?.playing ?? false;
+    const mode = this.config.wake.duringPlayback === 'raise' && wake.name === 'porcupine' ? 'pause' : this.config.wake.duringPlayback;
+    if (playing && mode === 'pause') return;
+    const det = await wake.process(frame);
+    if (!det || Date.now() < this.refractoryUntil) return;
+    if (this.player?.playing) {
+      if (mode === 'raise' && det.score < this.config.wake.playbackThreshold) {
+        this.log.debug({ score: det.score }, 'wake word ignored during playback (below wake.playbackThreshold)');
+        return;
+      }
+      this.log.info({ score: det.score }, 'barge-in: wake word during playback');
+      this.player.stop('barge-in');
+    }
+    this.log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
+    await this.openSession(det.keyword, det.score);
+  }
+
+  private onPlayed(ev: PlayedEvent): void {
+    const { followUp, ...payload } = ev;
+    this.mqtt?.publish(this.topics.played(this.id), JSON.stringify(payload), { qos: 1 });
+    this.emit('played', ev);
+    // The reply asked a question: listen for the answer without the wake word.
+    if (followUp && this.config.followUp.listenMs > 0 && !this.muted && !this.session) {
+      this.chain = this.chain.then(() => this.openSession('follow-up', 1, this.config.followUp.listenMs).then(() => undefined));
     }
   }
 
   /** Opens a session: wake + audio start, then the pre-roll. */
-  async openSession(wakeWord: string, score: number): Promise<string | null> {
+  async openSession(wakeWord: string, score: number, noSpeechMs = this.config.vad.noSpeechMs): Promise<string | null> {
     if (this.session || !this.mqtt) return null;
     const id = randomUUID();
     const frameMs = this.preRoll.length ? (this.preRoll[0]).length / 32 : 0;
@@ -232,7 +268,7 @@ export class Satellite extends EventEmitter {
     const start: AudioStartPayload = { sessionId: id, format: { ...AUDIO_FORMAT }, preRollMs, time: now() };
     this.mqtt.publish(this.topics.wake(this.id), JSON.stringify(wake), { qos: 1 });
     this.mqtt.publish(this.topics.audioStart(this.id, id), JSON.stringify(start), { qos: 1 });
-    this.session = { id, sentMs: 0, preRollMs, speech: false, speechStarted: false, lastSpeechMs: 0 };
+    this.session = { id, sentMs: 0, preRollMs, speech: false, speechStarted: false, lastSpeechMs: 0, noSpeechMs };
     const vad = this.vad as SileroVad;
     vad.reset();
     for (const b of pre) {
@@ -267,7 +303,7 @@ export class Satellite extends EventEmitter {
     const spoken = s.sentMs - s.preRollMs;
     if (s.speechStarted && s.sentMs - s.lastSpeechMs >= v.silenceMs) this.stopSession('silence');
     else if (spoken >= v.maxUtteranceMs) this.stopSession('max-length');
-    else if (!s.speechStarted && spoken >= v.noSpeechMs) this.stopSession('no-speech');
+    else if (!s.speechStarted && spoken >= s.noSpeechMs) this.stopSession('no-speech');
   }
 
   stopSession(reason: StopReason): void {
@@ -283,18 +319,50 @@ export class Satellite extends EventEmitter {
     this.emit('session-end', stop);
   }
 
+  private onTts(topic: string, payload: Buffer): void {
+    const t = parseTopic(this.config.mqtt.topicRoot, topic);
+    const player = this.player;
+    if (!t || t.satellite !== this.id || !player) return;
+    try {
+      if (t.kind === 'ttsStart') player.onStart(validateTtsStart(topic, parseJson(topic, payload)));
+      else if (t.kind === 'ttsStop') player.onStop(validateTtsStop(topic, parseJson(topic, payload)));
+      else if (t.kind === 'tts') {
+        if (!player.knows(t.sessionId)) {
+          this.publishError('VOICE_UNKNOWN_SESSION', `TTS audio for unknown stream ${t.sessionId} dropped`, t.sessionId);
+          return;
+        }
+        if (payload.length % 2 !== 0) {
+          this.publishError('VOICE_AUDIO_FORMAT', `TTS chunk of ${payload.length} bytes is not whole 16-bit samples; dropped`, t.sessionId);
+          return;
+        }
+        player.onChunk(t.sessionId, payload);
+      }
+    } catch (err) {
+      const e = toVoiceError(err, 'VOICE_BAD_PAYLOAD');
+      this.publishError(e.code, e.message, 'sessionId' in t ? t.sessionId : undefined);
+    }
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic !== this.topics.command(this.id)) return;
+    if (topic !== this.topics.command(this.id)) {
+      this.onTts(topic, payload);
+      return;
+    }
     try {
       const cmd = validateCommand(topic, parseJson(topic, payload));
       this.log.info({ command: cmd.command, sessionId: cmd.sessionId }, 'command');
       switch (cmd.command) {
+        case 'end':
+          if (this.session && cmd.sessionId === this.session.id) this.stopSession('command');
+          break;
         case 'stop':
           if (this.session && (!cmd.sessionId || cmd.sessionId === this.session.id)) this.stopSession('command');
+          if (this.player?.playing && (!cmd.sessionId || cmd.sessionId === this.player.sessionId)) this.player.stop('stopped');
           break;
         case 'mute':
           this.muted = true;
           this.stopSession('command');
+          this.player?.stop('stopped');
           this.publishStatus();
           break;
         case 'unmute':
@@ -325,6 +393,7 @@ export class Satellite extends EventEmitter {
     await this.source?.stop();
     await this.chain.catch(() => undefined);
     this.stopSession('shutdown');
+    this.player?.close();
     if (this.mqtt?.connected) {
       await new Promise<void>((resolve) => this.mqtt?.publish(this.topics.satStatus(this.id), this.status('offline'), { qos: 1, retain: true }, () => resolve()));
     }

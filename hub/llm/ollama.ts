@@ -1,0 +1,91 @@
+/**
+ * The LLM client: Ollama's streaming chat through the `ollama` npm client.
+ * Every request can be aborted (barge-in, stop) and is bounded by three
+ * timeouts: to the first token, between tokens, and in total. Errors are
+ * mapped to coded VoiceErrors.
+ */
+import { Ollama, type Message } from 'ollama';
+import { VoiceError } from '../../common/errors';
+
+export interface LlmSettings {
+  host: string;
+  model: string;
+  systemPrompt: string;
+  options: Record<string, unknown>;
+  keepAlive: string;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+}
+
+export type ChatMessage = Message;
+
+export interface LlmClient {
+  /** Streams the reply to `messages`; yields text deltas. Throws VoiceError. */
+  chat(messages: ChatMessage[], signal: AbortSignal): AsyncIterable<string>;
+}
+
+function mapError(err: unknown, s: LlmSettings, why: string | undefined): VoiceError {
+  if (why === 'first-token') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} sent nothing within ${s.firstTokenTimeoutMs} ms (llm.firstTokenTimeoutMs)`);
+  if (why === 'idle') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} stalled for ${s.idleTimeoutMs} ms mid-reply (llm.idleTimeoutMs)`);
+  if (why === 'total') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} exceeded ${s.totalTimeoutMs} ms (llm.totalTimeoutMs)`);
+  const e = err as { name?: string; status_code?: number; message?: string; cause?: { code?: string } };
+  if (e?.name === 'ResponseError' && e.status_code === 404) {
+    return new VoiceError('VOICE_LLM_MODEL_MISSING', `Ollama at ${s.host} has no model "${s.model}": run \`ollama pull ${s.model}\` there (${e.message ?? ''})`);
+  }
+  const code = e?.cause?.code;
+  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'].includes(code) && why === undefined) {
+    return new VoiceError('VOICE_LLM_UNREACHABLE', `cannot reach Ollama at ${s.host} (${code})`);
+  }
+  return new VoiceError('VOICE_LLM_FAILED', `Ollama request failed: ${e?.message ?? String(err)}${code ? ` (${code})` : ''}`, undefined, { cause: err });
+}
+
+export class OllamaClient implements LlmClient {
+  constructor(private readonly s: LlmSettings) {}
+
+  async *chat(messages: ChatMessage[], signal: AbortSignal): AsyncIterable<string> {
+    const s = this.s;
+    const ctl = new AbortController();
+    let why: 'first-token' | 'idle' | 'total' | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number, reason: 'first-token' | 'idle') => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        why = reason;
+        ctl.abort();
+      }, ms);
+    };
+    const total = setTimeout(() => {
+      why = 'total';
+      ctl.abort();
+    }, s.totalTimeoutMs);
+    const onOuterAbort = () => ctl.abort();
+    signal.addEventListener('abort', onOuterAbort, { once: true });
+    // Our own fetch carries the abort signal from the very first byte: the client's own abort()
+    // only reaches requests whose response has started, and a hung server never starts one.
+    const client = new Ollama({
+      host: s.host,
+      fetch: (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, ctl.signal]) : ctl.signal }),
+    });
+    arm(s.firstTokenTimeoutMs, 'first-token');
+    try {
+      const stream = await client.chat({ model: s.model, messages, stream: true, options: s.options, keep_alive: s.keepAlive });
+      ctl.signal.addEventListener('abort', () => stream.abort(), { once: true });
+      for await (const part of stream) {
+        arm(s.idleTimeoutMs, 'idle');
+        const text = part.message?.content ?? '';
+        if (text) yield text;
+        if (part.done) break;
+      }
+    } catch (err) {
+      if (signal.aborted) return; // aborted by us (barge-in, stop): not an error
+      throw mapError(err, s, why);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(total);
+      signal.removeEventListener('abort', onOuterAbort);
+      ctl.abort();
+    }
+    if (why && !signal.aborted) throw mapError(undefined, s, why);
+  }
+}

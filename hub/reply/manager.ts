@@ -1,0 +1,290 @@
+/**
+ * The reply pipeline, after a final transcript:
+ *   1. give automations `reply.handledWaitMs` to claim it on .../handled
+ *      (with text to speak, or without to keep the hub quiet);
+ *   2. otherwise stream a chat reply from the LLM, with per-satellite memory,
+ *      publishing deltas on reply/partial and the whole on reply;
+ *   3. split the stream into sentences and speak each as soon as it is
+ *      complete, publishing PCM chunks on tts/<sessionId> while the LLM is
+ *      still writing;
+ *   4. abort everything (LLM request, queued and running synthesis) on a stop
+ *      command, a new wake (barge-in) or a played{stopped} from the satellite;
+ *   5. on any LLM failure: coded error, the transcript stands, the apology is
+ *      spoken, and the next session tries the LLM again.
+ * Announcements (announce topics) use steps 3-4 with given text.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import { type ErrorCode, toVoiceError } from '../../common/errors';
+import type { Logger } from '../../common/log';
+import { type ErrorPayload, type HandledPayload, now, type ReplyPayload, type Topics, type TranscriptPayload } from '../../common/protocol';
+import type { HubConfig } from '../../config/hub';
+import type { ChatMessage, LlmClient } from '../llm/ollama';
+import type { TtsEngine } from '../tts/engine';
+import { asksQuestion, SentenceSplitter } from './sentences';
+
+interface Reply {
+  id: string;
+  satellite: string;
+  room: string;
+  source: ReplyPayload['source'];
+  ctl: AbortController;
+  startedAt: number;
+  chain: Promise<void>;
+  ttsStarted: boolean;
+  ttsFailed: boolean;
+  text: string;
+  timings: Record<string, number>;
+  firstSentenceAt?: number;
+}
+
+interface Memory {
+  turns: ChatMessage[];
+  lastAt: number;
+}
+
+export interface ReplyContext {
+  config: HubConfig;
+  mqtt: MqttClient;
+  topics: Topics;
+  llm: LlmClient;
+  /** Absent when no TTS engine could start: replies are published as text only. */
+  tts?: TtsEngine;
+  log: Logger;
+  /** Satellites the hub has seen, with their room and presence. */
+  satellites: () => Map<string, { room: string; online: boolean }>;
+}
+
+const HANDLED_KEEP_MS = 30000;
+
+export class ReplyManager {
+  private readonly active = new Map<string, Reply>(); // satellite -> reply being produced or spoken
+  private readonly waiting = new Map<string, { sessionId: string; ctl: AbortController; resolve: (h: HandledPayload | null) => void }>();
+  private readonly handled = new Map<string, { h: HandledPayload; at: number }>(); // sessionId -> early claim
+  private readonly memory = new Map<string, Memory>();
+  readonly stats = { replies: 0, aborted: 0, llmErrors: 0 };
+
+  constructor(private readonly ctx: ReplyContext) {}
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Called by the session manager with every final transcript. */
+  onTranscript(t: TranscriptPayload): void {
+    if (!this.ctx.config.reply.enabled || t.text.trim() === '') return;
+    const transcriptAt = Date.now();
+    this.abortSatellite(t.satellite, 'new transcript');
+    const ctl = new AbortController();
+    const claim = new Promise<HandledPayload | null>((resolve) => {
+      const early = this.handled.get(t.sessionId);
+      if (early) {
+        this.handled.delete(t.sessionId);
+        resolve(early.h);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.waiting.delete(t.satellite);
+        resolve(null);
+      }, this.ctx.config.reply.handledWaitMs);
+      ctl.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+      this.waiting.set(t.satellite, {
+        sessionId: t.sessionId,
+        ctl,
+        resolve: (h) => {
+          clearTimeout(timer);
+          this.waiting.delete(t.satellite);
+          resolve(h);
+        },
+      });
+    });
+    void claim.then((h) => {
+      if (ctl.signal.aborted) return;
+      if (h) {
+        this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, speak: h.text !== undefined }, 'transcript handled by an automation');
+        if (h.text) void this.speakText(t.satellite, t.room, t.sessionId, h.text, 'automation');
+        return;
+      }
+      void this.askLlm(t, transcriptAt);
+    });
+  }
+
+  /** An automation claims a transcript: voice/satellite/<id>/handled {sessionId, text?}. */
+  onHandled(satellite: string, h: HandledPayload): void {
+    const w = this.waiting.get(satellite);
+    if (w && w.sessionId === h.sessionId) {
+      w.resolve(h);
+      return;
+    }
+    // Claims for a session still being transcribed are kept briefly.
+    const cutoff = Date.now() - HANDLED_KEEP_MS;
+    for (const [k, v] of this.handled) if (v.at < cutoff) this.handled.delete(k);
+    if (this.handled.size < 256) this.handled.set(h.sessionId, { h, at: Date.now() });
+  }
+
+  /** Speaks `text` on the given satellites (announce topics). */
+  announce(targets: string[], text: string): void {
+    const sats = this.ctx.satellites();
+    for (const id of targets) void this.speakText(id, sats.get(id)?.room ?? 'default', randomUUID(), text, 'announce');
+  }
+
+  /** Stops whatever the satellite is being told, LLM request included. */
+  abortSatellite(satellite: string, why: string): void {
+    const w = this.waiting.get(satellite);
+    if (w) {
+      this.waiting.delete(satellite);
+      w.ctl.abort();
+    }
+    const r = this.active.get(satellite);
+    if (!r) return;
+    this.ctx.log.info({ satellite, sessionId: r.id, why }, 'reply aborted');
+    this.stats.aborted++;
+    r.ctl.abort();
+  }
+
+  private error(satellite: string, code: ErrorCode, message: string, sessionId: string): void {
+    this.ctx.log.warn({ code, satellite, sessionId }, message);
+    const p: ErrorPayload = { code, message, satellite, sessionId, time: now() };
+    this.ctx.mqtt.publish(this.ctx.topics.error(satellite), JSON.stringify(p), { qos: 1 });
+  }
+
+  private begin(satellite: string, room: string, id: string, source: Reply['source']): Reply {
+    this.abortSatellite(satellite, 'replaced');
+    const r: Reply = { id, satellite, room, source, ctl: new AbortController(), startedAt: Date.now(), chain: Promise.resolve(), ttsStarted: false, ttsFailed: false, text: '', timings: {} };
+    this.active.set(satellite, r);
+    return r;
+  }
+
+  /** Queues one sentence for synthesis; sentences play in order. */
+  private say(r: Reply, sentence: string): void {
+    if (r.firstSentenceAt === undefined) r.firstSentenceAt = Date.now();
+    r.chain = r.chain.then(() => this.synthesize(r, sentence));
+  }
+
+  private async synthesize(r: Reply, sentence: string): Promise<void> {
+    const tts = this.ctx.tts;
+    if (r.ctl.signal.aborted || r.ttsFailed || !tts) return;
+    const t0 = Date.now();
+    try {
+      for await (const chunk of tts.synthesize(sentence, r.ctl.signal)) {
+        if (r.ctl.signal.aborted) return;
+        if (!r.ttsStarted) {
+          r.ttsStarted = true;
+          r.timings.firstSentenceToFirstAudioMs = Date.now() - (r.firstSentenceAt ?? t0);
+          r.timings.firstSynthesisMs = Date.now() - t0;
+          r.timings.startToFirstAudioMs = Date.now() - r.startedAt;
+          // Start, chunks and stop all go at QoS 0 so the broker keeps them in order.
+          this.ctx.mqtt.publish(this.ctx.topics.ttsStart(r.satellite, r.id), JSON.stringify({ sessionId: r.id, format: tts.format, engine: tts.name, time: now() }), { qos: 0 });
+        }
+        this.ctx.mqtt.publish(this.ctx.topics.tts(r.satellite, r.id), chunk, { qos: 0 });
+      }
+      const gap = Math.round((this.ctx.config.tts.sentenceSilenceMs * tts.format.rate) / 1000) * 2;
+      if (r.ttsStarted && gap > 0 && !r.ctl.signal.aborted) this.ctx.mqtt.publish(this.ctx.topics.tts(r.satellite, r.id), Buffer.alloc(gap), { qos: 0 });
+    } catch (err) {
+      r.ttsFailed = true;
+      const e = toVoiceError(err, 'VOICE_TTS_FAILED');
+      this.error(r.satellite, e.code, e.message, r.id);
+    }
+  }
+
+  /** Waits for queued speech, closes the TTS stream and releases the satellite. */
+  private async finish(r: Reply, text: string): Promise<void> {
+    await r.chain;
+    const aborted = r.ctl.signal.aborted;
+    if (r.ttsStarted) {
+      const followUp = !aborted && this.ctx.config.reply.followUp && asksQuestion(text);
+      this.ctx.mqtt.publish(this.ctx.topics.ttsStop(r.satellite, r.id), JSON.stringify({ sessionId: r.id, reason: aborted ? 'aborted' : 'done', followUp, time: now() }), { qos: 0 });
+    }
+    if (this.active.get(r.satellite) === r) this.active.delete(r.satellite);
+    r.timings.totalMs = Date.now() - r.startedAt;
+    this.ctx.log.info({ satellite: r.satellite, sessionId: r.id, source: r.source, aborted, timings: r.timings }, 'reply finished');
+  }
+
+  private publishReply(r: Reply, text: string, extra: Partial<ReplyPayload>): void {
+    const p: ReplyPayload = { sessionId: r.id, satellite: r.satellite, room: r.room, text, source: r.source, ...extra, time: now(), timings: { ...r.timings } };
+    if (r.ctl.signal.aborted) p.aborted = true;
+    this.ctx.mqtt.publish(this.ctx.topics.reply(r.satellite), JSON.stringify(p), { qos: 1 });
+  }
+
+  private async speakText(satellite: string, room: string, id: string, text: string, source: Reply['source']): Promise<void> {
+    const r = this.begin(satellite, room, id, source);
+    this.stats.replies++;
+    const splitter = new SentenceSplitter();
+    for (const s of [...splitter.push(`${text} `), ...splitter.flush()]) this.say(r, s);
+    this.publishReply(r, text, {});
+    await this.finish(r, text);
+  }
+
+  private history(satellite: string): ChatMessage[] {
+    const m = this.memory.get(satellite);
+    if (!m) return [];
+    if (Date.now() - m.lastAt > this.ctx.config.llm.historyIdleMs) {
+      this.memory.delete(satellite);
+      return [];
+    }
+    return m.turns;
+  }
+
+  private remember(satellite: string, user: string, assistant: string): void {
+    const max = this.ctx.config.llm.historyTurns * 2;
+    if (max === 0) return;
+    const turns = [...this.history(satellite), { role: 'user', content: user }, { role: 'assistant', content: assistant }];
+    this.memory.set(satellite, { turns: turns.slice(-max), lastAt: Date.now() });
+  }
+
+  /** Conversation memory of a satellite (for tests and diagnostics). */
+  memoryOf(satellite: string): ChatMessage[] {
+    return this.history(satellite);
+  }
+
+  private async askLlm(t: TranscriptPayload, transcriptAt: number): Promise<void> {
+    const c = this.ctx.config;
+    const r = this.begin(t.satellite, t.room, t.sessionId, 'llm');
+    // Latencies count from the final transcript, the handled wait included.
+    r.timings.handledWaitMs = Date.now() - transcriptAt;
+    r.startedAt = transcriptAt;
+    this.stats.replies++;
+    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.history(t.satellite), { role: 'user', content: t.text }];
+    const splitter = new SentenceSplitter();
+    let pending = '';
+    let lastPartialAt = 0;
+    const flushPartial = (force: boolean) => {
+      if (!pending || (!force && Date.now() - lastPartialAt < c.reply.partialIntervalMs)) return;
+      lastPartialAt = Date.now();
+      this.ctx.mqtt.publish(this.ctx.topics.replyPartial(t.satellite), JSON.stringify({ sessionId: t.sessionId, satellite: t.satellite, delta: pending, text: r.text, time: now() }), { qos: 0 });
+      pending = '';
+    };
+    let errorCode: string | undefined;
+    try {
+      for await (const delta of this.ctx.llm.chat(messages, r.ctl.signal)) {
+        if (r.ctl.signal.aborted) break;
+        if (r.timings.transcriptToFirstTokenMs === undefined) r.timings.transcriptToFirstTokenMs = Date.now() - r.startedAt;
+        r.text += delta;
+        pending += delta;
+        const sentences = splitter.push(delta);
+        for (const s of sentences) this.say(r, s);
+        flushPartial(sentences.length > 0);
+      }
+      if (!r.ctl.signal.aborted) for (const s of splitter.flush()) this.say(r, s);
+    } catch (err) {
+      const e = toVoiceError(err, 'VOICE_LLM_FAILED');
+      errorCode = e.code;
+      this.stats.llmErrors++;
+      this.error(t.satellite, e.code, e.message, t.sessionId);
+      // What was already complete is said; the unfinished tail is dropped; then the apology.
+      if (!r.ctl.signal.aborted) this.say(r, c.reply.apology);
+    }
+    flushPartial(true);
+    const text = r.text.trim();
+    this.publishReply(r, text, { model: c.llm.model, error: errorCode });
+    if (text && !errorCode) this.remember(t.satellite, t.text, text);
+    await this.finish(r, errorCode ? c.reply.apology : text);
+  }
+
+  stop(): void {
+    for (const sat of [...this.active.keys(), ...this.waiting.keys()]) this.abortSatellite(sat, 'shutdown');
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Audio sinks for replies: the speaker (naudiodon/PortAudio), a command
+ * (aplay, reading raw s16le on stdin) and WAV files (tests). A sink plays
+ * one stream: start(rate), write(...), end() resolves when the audio has
+ * been played out; stop() cuts it off at once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { VoiceError } from '../../common/errors';
+import { wavFromPcm } from '../../common/wav';
+import { splitCommand } from '../audio/command';
+
+export interface AudioSink {
+  readonly name: string;
+  start(rate: number, streamId: string): Promise<void>;
+  write(pcm: Buffer): void;
+  /** Resolves once everything written has been heard. */
+  end(): Promise<void>;
+  /** Stops at once, dropping what is buffered. */
+  stop(): void;
+}
+
+/** Real-time clock for sinks that cannot report when the audio is out: start + duration written. */
+class PlayClock {
+  private startedAt = 0;
+  private ms = 0;
+  constructor(private readonly rate: number) {
+    this.startedAt = Date.now();
+  }
+  add(bytes: number): void {
+    this.ms += (bytes / 2 / this.rate) * 1000;
+  }
+  remainingMs(): number {
+    return Math.max(0, this.startedAt + this.ms - Date.now());
+  }
+}
+
+interface AudioIOStream {
+  write(b: Buffer): boolean;
+  end(): void;
+  start(): void;
+  abort(cb?: () => void): void;
+  once(event: 'finished' | 'error', fn: (e?: Error) => void): void;
+  on(event: 'error', fn: (e: Error) => void): void;
+}
+
+interface Naudiodon {
+  AudioIO: new (opts: { outOptions: Record<string, unknown> }) => AudioIOStream;
+  SampleFormat16Bit: number;
+  getDevices(): { id: number; name: string; maxOutputChannels: number }[];
+}
+
+export class SpeakerSink implements AudioSink {
+  readonly name = 'speaker';
+  private io?: AudioIOStream;
+  private clock?: PlayClock;
+  private done?: Promise<void>;
+
+  constructor(private readonly device: string) {}
+
+  private deviceId(pa: Naudiodon): number {
+    const d = this.device.trim();
+    if (d === '' || d === '-1') return -1;
+    if (/^\d+$/.test(d)) return Number(d);
+    const found = pa.getDevices().find((x) => x.maxOutputChannels > 0 && x.name.toLowerCase().includes(d.toLowerCase()));
+    if (!found) throw new VoiceError('VOICE_PLAYBACK_FAILED', `no output device matches "${d}"`);
+    return found.id;
+  }
+
+  start(rate: number): Promise<void> {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pa = require('naudiodon') as Naudiodon;
+      const io = new pa.AudioIO({ outOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: rate, deviceId: this.deviceId(pa), closeOnError: false } });
+      this.done = new Promise<void>((resolve) => {
+        io.once('finished', () => resolve());
+        io.once('error', () => resolve());
+      });
+      io.on('error', () => undefined);
+      io.start();
+      this.io = io;
+      this.clock = new PlayClock(rate);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(new VoiceError('VOICE_PLAYBACK_FAILED', `cannot open the speaker: ${(err as Error).message}`, undefined, { cause: err }));
+    }
+  }
+
+  write(pcm: Buffer): void {
+    this.clock?.add(pcm.length);
+    this.io?.write(pcm);
+  }
+
+  async end(): Promise<void> {
+    const io = this.io;
+    if (!io) return;
+    io.end();
+    await this.done;
+    // PortAudio has taken the last buffer; wait out what is still queued in the device.
+    await new Promise((r) => setTimeout(r, Math.min(this.clock?.remainingMs() ?? 0, 2000)));
+    this.io = undefined;
+  }
+
+  stop(): void {
+    const io = this.io;
+    this.io = undefined;
+    io?.abort();
+  }
+}
+
+export class CommandSink implements AudioSink {
+  readonly name = 'command';
+  private child?: ChildProcess;
+  private exited?: Promise<void>;
+
+  constructor(private readonly command: string) {}
+
+  start(rate: number): Promise<void> {
+    const [cmd, ...args] = splitCommand(this.command.replace(/\{rate\}/g, String(rate)));
+    if (!cmd) return Promise.reject(new VoiceError('VOICE_PLAYBACK_FAILED', 'playback.command is empty'));
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      this.child = child;
+      this.exited = new Promise((r) => child.once('close', () => r()));
+      child.stdin?.on('error', () => undefined); // killed mid-write on stop
+      child.once('spawn', () => resolve());
+      child.once('error', (e) => reject(new VoiceError('VOICE_PLAYBACK_FAILED', `playback command "${cmd}" failed: ${e.message}`, undefined, { cause: e })));
+    });
+  }
+
+  write(pcm: Buffer): void {
+    this.child?.stdin?.write(pcm);
+  }
+
+  async end(): Promise<void> {
+    this.child?.stdin?.end();
+    await this.exited;
+    this.child = undefined;
+  }
+
+  stop(): void {
+    this.child?.kill('SIGKILL');
+    this.child = undefined;
+  }
+}
+
+/** Writes each stream to <dir>/<streamId>.wav, paced like a real speaker. */
+export class FileSink implements AudioSink {
+  readonly name = 'file';
+  private chunks: Buffer[] = [];
+  private rate = 16000;
+  private id = '';
+  private clock?: PlayClock;
+  private wake?: () => void;
+
+  constructor(private readonly dir: string) {}
+
+  start(rate: number, streamId: string): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.rate = rate;
+    this.id = streamId;
+    this.chunks = [];
+    this.clock = new PlayClock(rate);
+    return Promise.resolve();
+  }
+
+  write(pcm: Buffer): void {
+    this.clock?.add(pcm.length);
+    this.chunks.push(Buffer.from(pcm));
+  }
+
+  private save(): void {
+    fs.writeFileSync(path.join(this.dir, `${this.id}.wav`), wavFromPcm(Buffer.concat(this.chunks), this.rate));
+  }
+
+  async end(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, this.clock?.remainingMs() ?? 0);
+    });
+    this.wake = undefined;
+    this.save();
+  }
+
+  stop(): void {
+    this.save();
+    this.wake?.();
+  }
+}
+
+export function createSink(c: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string }): AudioSink {
+  if (c.sink === 'command') return new CommandSink(c.command);
+  if (c.sink === 'file') return new FileSink(c.dir);
+  return new SpeakerSink(c.device);
+}

@@ -1,0 +1,121 @@
+/**
+ * A test double of the Ollama server, speaking its real HTTP API on loopback:
+ * POST /api/chat streams NDJSON ({model, created_at, message:{role, content},
+ * done:false} per token, then a done:true line with durations), 404 with
+ * {"error": "model ... not found"} for unknown models, GET /api/version and
+ * /api/tags. Behaviours for fault tests: hang before answering, stall
+ * mid-stream, drop the connection mid-stream, slow first token. Records each
+ * request's body and whether the client aborted it.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Behaviour =
+  | { kind: 'stream'; tokens: string[]; delayMs: number; firstDelayMs?: number }
+  | { kind: 'hang' }
+  | { kind: 'stall'; tokens: string[]; delayMs: number; after: number }
+  | { kind: 'drop'; tokens: string[]; delayMs: number; after: number }
+  | { kind: 'missing-model' };
+
+export interface ChatRecord {
+  body: { model: string; messages: { role: string; content: string }[]; stream?: boolean; options?: unknown; keep_alive?: unknown };
+  receivedAt: number;
+  firstTokenAt?: number;
+  lastTokenAt?: number;
+  finishedAt?: number;
+  aborted: boolean;
+  abortedAt?: number;
+}
+
+/** Splits a reply into word-ish tokens the way an LLM streams them ("The", " weather", ...). */
+export function tokenize(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+export class OllamaDouble {
+  readonly requests: ChatRecord[] = [];
+  behaviour: Behaviour = { kind: 'stream', tokens: tokenize('Hello there.'), delayMs: 20 };
+  private server = http.createServer((req, res) => this.handle(req, res));
+  private readonly sockets = new Set<import('node:net').Socket>();
+  url = '';
+
+  async start(): Promise<this> {
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** Resolves when the n-th chat request (1-based) has arrived. */
+  async waitRequests(n: number, timeoutMs = 10000): Promise<ChatRecord> {
+    const end = Date.now() + timeoutMs;
+    while (this.requests.length < n) {
+      if (Date.now() > end) throw new Error(`Ollama double: expected ${n} requests, got ${this.requests.length}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.requests[n - 1];
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method === 'GET' && req.url === '/api/version') return void res.end(JSON.stringify({ version: '0.6.4-double' }));
+    if (req.method === 'GET' && req.url === '/api/tags') return void res.end(JSON.stringify({ models: [{ name: 'llama3.2:latest', model: 'llama3.2:latest' }] }));
+    if (req.method !== 'POST' || req.url !== '/api/chat') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
+      return;
+    }
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      const rec: ChatRecord = { body: JSON.parse(raw) as ChatRecord['body'], receivedAt: Date.now(), aborted: false };
+      this.requests.push(rec);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          rec.aborted = true;
+          rec.abortedAt = Date.now();
+        }
+      });
+      void this.respond(rec, res);
+    });
+  }
+
+  private line(model: string, content: string, done: boolean): string {
+    const base = { model, created_at: new Date().toISOString(), message: { role: 'assistant', content }, done };
+    const extra = done ? { done_reason: 'stop', total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: 10, prompt_eval_duration: 1000, eval_count: 10, eval_duration: 1000 } : {};
+    return `${JSON.stringify({ ...base, ...extra })}\n`;
+  }
+
+  private async respond(rec: ChatRecord, res: http.ServerResponse): Promise<void> {
+    const b = this.behaviour;
+    const model = rec.body.model;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    if (b.kind === 'hang') return; // headers never come
+    if (b.kind === 'missing-model') {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: `model "${model}" not found, try pulling it first` }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const tokens = b.tokens;
+    for (let i = 0; i < tokens.length; i++) {
+      if (rec.aborted) return;
+      await sleep(i === 0 && b.kind === 'stream' && b.firstDelayMs !== undefined ? b.firstDelayMs : b.delayMs);
+      if (rec.aborted) return;
+      if ((b.kind === 'stall' || b.kind === 'drop') && i === b.after) {
+        if (b.kind === 'drop') res.socket?.destroy();
+        return; // stall: keep the connection open, send nothing more
+      }
+      res.write(this.line(model, tokens[i], false));
+      rec.firstTokenAt ??= Date.now();
+      rec.lastTokenAt = Date.now();
+    }
+    res.end(this.line(model, '', true));
+    rec.finishedAt = Date.now();
+  }
+}
