@@ -20,6 +20,7 @@ interface Stream {
   followUp: boolean;
   startedAt: number;
   draining: boolean;
+  sinkStartedAt?: number;
   startTimer?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
 }
@@ -118,6 +119,7 @@ export class Player extends EventEmitter {
           this.sink.write(b);
         }
         s.pending = [];
+        s.sinkStartedAt = Date.now();
         this.emit('playing', s.id);
         if (s.ended) void this.drain(s);
       },
@@ -154,7 +156,10 @@ export class Player extends EventEmitter {
     if (reason !== 'done') this.sink.stop();
     this.recent.add(s.id);
     if (this.recent.size > 64) this.recent.delete(this.recent.values().next().value as string);
-    const ev: PlayedEvent = { sessionId: s.id, reason, playedMs: Math.round((s.bytes / 2 / s.rate) * 1000), time: new Date().toISOString(), followUp: reason === 'done' && s.followUp };
+    // Heard so far: what was written, but no more than the time the sink has been playing.
+    const writtenMs = (s.bytes / 2 / s.rate) * 1000;
+    const playedMs = Math.round(s.sinkStartedAt === undefined ? 0 : Math.min(writtenMs, Date.now() - s.sinkStartedAt));
+    const ev: PlayedEvent = { sessionId: s.id, reason, playedMs, time: new Date().toISOString(), followUp: reason === 'done' && s.followUp };
     this.log.info({ sessionId: s.id, reason, playedMs: ev.playedMs }, 'playback ended');
     this.emit('played', ev);
   }
