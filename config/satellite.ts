@@ -34,6 +34,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     threshold: { doc: 'openWakeWord score (0-1) at which the wake word fires.', format: unitInterval, default: 0.5 },
     refractoryMs: { doc: 'After a wake or the end of a session, the wake word cannot fire again for this long.', format: nonNegativeInt('nonNegativeInt'), default: 2000 },
     duringPlayback: { doc: "While a reply plays: raise (openWakeWord needs wake.playbackThreshold, so the satellite's own voice does not wake it but a person still can: barge-in), pause (no wake word until playback ends) or normal.", format: ['raise', 'pause', 'normal'], default: 'raise' },
+    playbackTailMs: { doc: 'The during-playback rule still applies this long after playback ends: the microphone hears the last words late (capture latency, room echo).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
     playbackThreshold: { doc: 'openWakeWord threshold while a reply plays (wake.duringPlayback=raise). Porcupine cannot raise and pauses instead.', format: unitInterval, default: 0.9 },
     porcupine: {
       accessKey: { doc: 'Picovoice AccessKey; setting it selects Porcupine under wake.engine=auto. Porcupine activates keys online.', format: String, default: '', sensitive: true },
@@ -73,6 +74,7 @@ export interface SatelliteConfig {
     threshold: number;
     refractoryMs: number;
     duringPlayback: 'raise' | 'pause' | 'normal';
+    playbackTailMs: number;
     playbackThreshold: number;
     porcupine: { accessKey: string; keyword: string; sensitivity: number };
   };

@@ -80,6 +80,7 @@ export class Satellite extends EventEmitter {
   private session: LiveSession | null = null;
   private chain: Promise<void> = Promise.resolve();
   private refractoryUntil = 0;
+  private playbackEndedAt = 0;
   private muted = false;
   private stopping = false;
   private retryTimer?: NodeJS.Timeout;
@@ -228,18 +229,18 @@ export class Satellite extends EventEmitter {
     if (this.preRoll.length > keep) this.preRoll.splice(0, this.preRoll.length - keep);
     if (this.muted) return;
     const wake = this.wake as WakeEngine;
-    const playing = this.player?.playing ?? false;
+    const playing = (this.player?.playing ?? false) || Date.now() < this.playbackEndedAt + this.config.wake.playbackTailMs;
     const mode = this.config.wake.duringPlayback === 'raise' && wake.name === 'porcupine' ? 'pause' : this.config.wake.duringPlayback;
     if (playing && mode === 'pause') return;
     const det = await wake.process(frame);
     if (!det || Date.now() < this.refractoryUntil) return;
-    if (this.player?.playing) {
+    if (playing) {
       if (mode === 'raise' && det.score < this.config.wake.playbackThreshold) {
-        this.log.debug({ score: det.score }, 'wake word ignored during playback (below wake.playbackThreshold)');
+        this.log.info({ score: det.score }, 'wake word ignored during playback (below wake.playbackThreshold)');
         return;
       }
       this.log.info({ score: det.score }, 'barge-in: wake word during playback');
-      this.player.stop('barge-in');
+      this.player?.stop('barge-in');
     }
     this.log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
     await this.openSession(det.keyword, det.score);
@@ -247,6 +248,7 @@ export class Satellite extends EventEmitter {
 
   private onPlayed(ev: PlayedEvent): void {
     const { followUp, ...payload } = ev;
+    this.playbackEndedAt = Date.now();
     this.mqtt?.publish(this.topics.played(this.id), JSON.stringify(payload), { qos: 1 });
     this.emit('played', ev);
     // The reply asked a question: listen for the answer without the wake word.
