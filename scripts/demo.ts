@@ -5,6 +5,7 @@
  * Keeps running (Ctrl-C to stop) so you can connect real satellites, unless --once.
  *
  *   node dist/scripts/demo.js [--port 1883] [--once] [--wav file.wav]
+ *        [--ollama http://host:11434] [--model llama3.2] [--speaker]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -70,11 +71,17 @@ function watch(child: ChildProcess, name: string, onLine: (o: Record<string, unk
 
 async function main(): Promise<void> {
   const port = arg('port') ?? '1883';
+  const speaker = process.argv.includes('--speaker');
+  const replyDir = path.join(os.tmpdir(), 'voice-demo-replies');
   const once = process.argv.includes('--once');
   const wav = arg('wav') ?? demoWav();
   const expected = arg('wav') ? 1 : DEMO_COMMANDS.length;
-  console.log(`demo: starting the hub (embedded MQTT broker on port ${port}, default speech-to-text engine)...`);
-  const hub = start('hub/main.js', ['--broker-port', port]);
+  const ollama = arg('ollama');
+  const hubArgs = ['--broker-port', port];
+  if (ollama) hubArgs.push('--llm-host', ollama);
+  if (arg('model')) hubArgs.push('--llm-model', arg('model') as string);
+  console.log(`demo: starting the hub (embedded MQTT broker on port ${port}, default engines, ${ollama ? `Ollama at ${ollama}` : 'no Ollama host given: replies will be the apology'})...`);
+  const hub = start('hub/main.js', hubArgs);
   const procs: { sat?: ChildProcess; stopping?: boolean } = {};
   const stopAll = (code: number) => {
     procs.stopping = true;
@@ -100,8 +107,15 @@ async function main(): Promise<void> {
   const brokerPort = await ready;
   const url = `mqtt://127.0.0.1:${brokerPort}`;
   const client = mqtt.connect(url);
-  await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/wake', 'voice/satellite/+/error'], { qos: 1 });
+  await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/wake', 'voice/satellite/+/error', 'voice/satellite/+/reply', 'voice/satellite/+/played'], { qos: 1 });
   let finals = 0;
+  let played = 0;
+  const finishIfDone = () => {
+    if (once && finals >= expected && played >= expected) {
+      console.log('demo: done');
+      void client.endAsync().then(() => stopAll(0));
+    }
+  };
   client.on('message', (topic, payload) => {
     const o = JSON.parse(payload.toString()) as Record<string, unknown>;
     const sat = topic.split('/')[2];
@@ -111,15 +125,25 @@ async function main(): Promise<void> {
       const t = o.timings as Record<string, number>;
       console.log(`[${sat}] FINAL (${String(o.room)}): "${String(o.text)}"  (reason ${String(o.reason)}, ${t.audioMs} ms of audio, finalised in ${t.finalizeMs} ms)`);
       finals++;
-      if (once && finals >= expected) {
-        console.log('demo: done');
-        void client.endAsync().then(() => stopAll(0));
-      }
+    } else if (topic.endsWith('/reply')) {
+      const t = o.timings as Record<string, number>;
+      const first = t.startToFirstAudioMs === undefined ? '' : `  (first audio ${(t.startToFirstAudioMs / 1000).toFixed(1)} s after the transcript)`;
+      const said = o.error ? `${o.text ? `"${String(o.text)}" then ` : ''}the apology` : `"${String(o.text)}"`;
+      console.log(`[${sat}] REPLY (${String(o.source)}${o.error ? `, ${String(o.error)}` : ''}): ${said}${first}`);
+    } else if (topic.endsWith('/played')) {
+      const where = speaker ? 'on the speaker' : `-> ${path.join(replyDir, `${String(o.sessionId)}.wav`)}`;
+      console.log(`[${sat}] played ${(Number(o.playedMs) / 1000).toFixed(1)} s of reply audio (${String(o.reason)}) ${where}`);
+      played++;
+      finishIfDone();
     } else if (topic.endsWith('/error')) console.log(`[${sat}] error ${String(o.code)}: ${String(o.message)}`);
   });
   console.log(`demo: starting a satellite "demo" (room "living-room") fed ${wav}`);
   console.log(`demo: watch the raw topics with: mosquitto_sub -p ${brokerPort} -v -t 'voice/#'`);
-  const sat = start('satellite/main.js', ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--audio-source', 'wav', '--audio-wav', wav]);
+  const satArgs = ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--audio-source', 'wav', '--audio-wav', wav];
+  satArgs.push(...(speaker ? ['--playback-sink', 'speaker'] : ['--playback-sink', 'file', '--playback-dir', replyDir]));
+  // The demo's own audio file has no answers to give to follow-up questions.
+  satArgs.push('--follow-up-listen-ms', '0');
+  const sat = start('satellite/main.js', satArgs);
   procs.sat = sat;
   watch(sat, 'satellite', (o) => {
     if (o.msg === 'audio source ended' && !once) console.log('demo: the demo audio is over; the hub keeps running for your satellites (Ctrl-C to stop)');

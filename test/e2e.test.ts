@@ -13,7 +13,8 @@ let sub: Collector;
 const sats: Proc[] = [];
 
 before(async () => {
-  hub = await startHubProcess();
+  // Voice in only: no replies (and so no LLM errors) in this test.
+  hub = await startHubProcess(['--reply-enabled', 'false']);
   sub = await Collector.create(hub.url, ['voice/satellite/+/transcript/#', 'voice/satellite/+/audio/+/stop', 'voice/satellite/+/wake', 'voice/satellite/+/status', 'voice/satellite/+/error']);
 });
 
