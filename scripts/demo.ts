@@ -128,8 +128,10 @@ async function main(): Promise<void> {
     } else if (topic.endsWith('/reply')) {
       const t = o.timings as Record<string, number>;
       const first = t.startToFirstAudioMs === undefined ? '' : `  (first audio ${(t.startToFirstAudioMs / 1000).toFixed(1)} s after the transcript)`;
-      const said = o.error ? `${o.text ? `"${String(o.text)}" then ` : ''}the apology` : `"${String(o.text)}"`;
-      console.log(`[${sat}] REPLY (${String(o.source)}${o.error ? `, ${String(o.error)}` : ''}): ${said}${first}`);
+      const text = typeof o.text === 'string' ? o.text : '';
+      const error = typeof o.error === 'string' ? o.error : '';
+      const said = error ? `${text ? `"${text}" then ` : ''}the apology` : `"${text}"`;
+      console.log(`[${sat}] REPLY (${String(o.source)}${error ? `, ${error}` : ''}): ${said}${first}`);
     } else if (topic.endsWith('/played')) {
       const where = speaker ? 'on the speaker' : `-> ${path.join(replyDir, `${String(o.sessionId)}.wav`)}`;
       console.log(`[${sat}] played ${(Number(o.playedMs) / 1000).toFixed(1)} s of reply audio (${String(o.reason)}) ${where}`);

@@ -39,8 +39,8 @@ test('live Ollama: an abort ends the stream early', { skip }, async () => {
   const client = new OllamaClient({ host: host as string, model, systemPrompt: '', options: {}, keepAlive: '5m', firstTokenTimeoutMs: 120000, idleTimeoutMs: 30000, totalTimeoutMs: 180000 });
   const ctl = new AbortController();
   let n = 0;
-  for await (const _ of client.chat([{ role: 'user', content: 'Count from one to two hundred in words.' }], ctl.signal)) {
-    if (++n === 3) ctl.abort();
+  for await (const delta of client.chat([{ role: 'user', content: 'Count from one to two hundred in words.' }], ctl.signal)) {
+    if (delta && ++n === 3) ctl.abort();
   }
   assert.ok(n <= 4, `stopped after ${n} deltas`);
 });
