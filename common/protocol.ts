@@ -309,6 +309,8 @@ export interface PlayedPayload {
   sessionId: string;
   reason: (typeof PLAYED_REASONS)[number];
   playedMs: number;
+  /** When sound started (after the jitter buffer); absent if it never did. */
+  startedAt?: string;
   time: string;
 }
 

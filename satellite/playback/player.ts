@@ -160,6 +160,7 @@ export class Player extends EventEmitter {
     const writtenMs = (s.bytes / 2 / s.rate) * 1000;
     const playedMs = Math.round(s.sinkStartedAt === undefined ? 0 : Math.min(writtenMs, Date.now() - s.sinkStartedAt));
     const ev: PlayedEvent = { sessionId: s.id, reason, playedMs, time: new Date().toISOString(), followUp: reason === 'done' && s.followUp };
+    if (s.sinkStartedAt !== undefined) ev.startedAt = new Date(s.sinkStartedAt).toISOString();
     this.log.info({ sessionId: s.id, reason, playedMs: ev.playedMs }, 'playback ended');
     this.emit('played', ev);
   }
