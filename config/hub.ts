@@ -32,6 +32,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       dict: { doc: 'pocketsphinx pronunciation dictionary.', format: String, default: `${PS_MODEL}/cmudict-en-us.dict` },
       library: { doc: 'libpocketsphinx shared library (name or path).', format: String, default: 'libpocketsphinx.so.3' },
       sphinxbase: { doc: 'libsphinxbase shared library (name or path).', format: String, default: 'libsphinxbase.so.3' },
+      args: {
+        doc: 'Extra pocketsphinx decoder arguments, space-separated. The default skips the second (flat) pass and the lattice search and caps active HMMs: measured here, real-time factor 0.14 -> 0.08 and final-result time 55 -> 3 ms for one more error in 76 words; set "" for the full search.',
+        format: String,
+        default: '-fwdflat no -bestpath no -maxhmmpf 3000',
+      },
     },
   },
   session: {
@@ -94,7 +99,7 @@ export interface HubConfig {
     workers: number;
     maxSessions: number;
     vosk: { model: string; library: string };
-    pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string };
+    pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };
   session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };

@@ -35,5 +35,5 @@ export type SttEngineName = 'auto' | 'vosk' | 'pocketsphinx';
 export interface SttSettings {
   engine: SttEngineName;
   vosk: { model: string; library: string };
-  pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string };
+  pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
 }

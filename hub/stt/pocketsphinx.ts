@@ -121,7 +121,7 @@ export class PocketsphinxEngine implements SttEngine {
     // No -logfn: pocketsphinx opens that file into a process-wide FILE* and fcloses the previous one on
     // every ps_init, which races (double fclose) when decoders are created in several worker threads.
     // Logging is silenced once with err_set_logfp(NULL) instead.
-    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000'];
+    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000', ...s.args.split(/\s+/).filter(Boolean)];
     const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
     if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
     const decoder: unknown = api.ps_init(config);

@@ -3,7 +3,7 @@ import { readWav, type Wav } from '../../common/wav';
 import { VoiceError } from '../../common/errors';
 import { BaseSource } from './source';
 
-const CHUNK_MS = 40;
+const CHUNK_MS = 100;
 
 /** Converts 16-bit PCM of any rate and channel count to 16 kHz mono (linear interpolation). */
 export function to16kMono(w: Wav): Buffer {

@@ -66,7 +66,13 @@ export class OpenWakeWordEngine implements WakeEngine {
     }
     try {
       this.ort = await import('onnxruntime-node');
-      const so: Ort.InferenceSession.SessionOptions = { intraOpNumThreads: this.opts.threads, interOpNumThreads: 1, executionMode: 'sequential' };
+      const so: Ort.InferenceSession.SessionOptions = {
+        intraOpNumThreads: this.opts.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        // No busy-waiting between the small per-frame runs: it only burns the Pi's CPU.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      };
       this.mel = await this.ort.InferenceSession.create(path.join(dir, 'melspectrogram.onnx'), so);
       this.emb = await this.ort.InferenceSession.create(path.join(dir, 'embedding_model.onnx'), so);
       this.kw = await this.ort.InferenceSession.create(kwPath, so);
