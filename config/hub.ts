@@ -33,9 +33,9 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       library: { doc: 'libpocketsphinx shared library (name or path).', format: String, default: 'libpocketsphinx.so.3' },
       sphinxbase: { doc: 'libsphinxbase shared library (name or path).', format: String, default: 'libsphinxbase.so.3' },
       args: {
-        doc: 'Extra pocketsphinx decoder arguments, space-separated. The default skips the second (flat) pass and the lattice search and caps active HMMs: measured here, real-time factor 0.14 -> 0.08 and final-result time 55 -> 3 ms for one more error in 76 words; set "" for the full search.',
+        doc: 'Extra pocketsphinx decoder arguments, space-separated. The default caps active HMMs per frame (measured on 22 flite commands: real-time factor 0.117 -> 0.099, word error rate 10.5 -> 11.3 %). For many rooms on a small hub, "-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2" halves the cost again and answers the final in 3 ms instead of ~50, at 12.9-17 % WER (docs/benchmarks.md); "" is the full search.',
         format: String,
-        default: '-fwdflat no -bestpath no -maxhmmpf 3000',
+        default: '-maxhmmpf 3000',
       },
     },
   },

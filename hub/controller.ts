@@ -30,10 +30,15 @@ export class Hub {
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
 
+  /** Matches <root>/room/<room>/announce. */
+  private readonly roomAnnounce: RegExp;
+
   constructor(ctx: { config: HubConfig; log: Logger }) {
     this.config = ctx.config;
     this.log = ctx.log;
     this.topics = topics(ctx.config.mqtt.topicRoot);
+    const escaped = ctx.config.mqtt.topicRoot.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+    this.roomAnnounce = new RegExp(`^${escaped}/room/([^/]+)/announce$`);
   }
 
   private status(state: 'online' | 'offline'): string {
@@ -112,11 +117,6 @@ export class Hub {
     this.log.info({ broker: this.brokerUrl, engine: this.stt.engineName }, 'hub ready');
   }
 
-  /** Matches <root>/room/<room>/announce. */
-  private get roomAnnounce(): RegExp {
-    const escaped = this.config.mqtt.topicRoot.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
-    return new RegExp('^' + escaped + '/room/([^/]+)/announce$');
-  }
 
   /** Routes one incoming message; never throws (bad payloads become coded errors). */
   private route(topic: string, payload: Buffer): void {

@@ -9,7 +9,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -19,7 +18,7 @@ import { type HubConfig, hubSchema } from '../config/hub';
 import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
 import { FliteEngine } from '../hub/tts/flite';
 import { PiperEngine } from '../hub/tts/piper';
-import { COMMANDS, freePort, jsonOf, type Proc, runNode, silence, speak, TMP, wer } from '../test/helpers';
+import { COMMANDS, freePort, jsonOf, type Proc, runNode, silence, speak, TMP, waitPort, wer } from '../test/helpers';
 import { OllamaDouble, tokenize } from '../test/ollama-double';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,7 +37,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 const median = (xs: number[]) => pct(xs, 50);
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
@@ -83,24 +82,9 @@ function rssPeak(pid: number): { stop: () => number } {
 async function hubProcess(args: string[]): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
   const proc = runNode('hub/main.js', ['--broker-port', String(port), '--broker-host', '127.0.0.1', '--log-level', 'warn', ...args]);
-  await waitPort(port);
+  await waitPort(port, 30000);
   await waitConnect(`mqtt://127.0.0.1:${port}`, 'voice/hub/status');
   return { proc, url: `mqtt://127.0.0.1:${port}` };
-}
-
-function waitPort(port: number, timeoutMs = 30000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => (Date.now() > end ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 100)));
-    };
-    attempt();
-  });
 }
 
 /** Resolves once a retained `online` message is on `topic` (the hub is ready). */
@@ -159,7 +143,7 @@ async function benchLatency(): Promise<string> {
   const hub = await hubProcess(['--llm-host', double.url]);
   // One WAV: RUNS x ("hey jarvis", a command, then time for the reply to play).
   const parts: Buffer[] = [silence(1500)];
-  for (let i = 0; i < RUNS; i++) parts.push(speak('hey jarvis'), silence(400), speak(COMMANDS[i % COMMANDS.length] as string), silence(6500));
+  for (let i = 0; i < RUNS; i++) parts.push(speak('hey jarvis'), silence(400), speak(COMMANDS[i % COMMANDS.length]), silence(6500));
   const wav = path.join(TMP, 'bench-latency.wav');
   fs.writeFileSync(wav, wavFromPcm(Buffer.concat(parts)));
   const col = await connect(hub.url);
@@ -192,9 +176,9 @@ async function benchLatency(): Promise<string> {
       rows.finalToFirstToken?.push((t.transcriptToFirstTokenMs ?? Number.NaN) - (t.handledWaitMs ?? 0) - LLM_FIRST_TOKEN_DELAY);
       rows.firstSentenceToAudio?.push(t.firstSentenceToFirstAudioMs ?? Number.NaN);
       rows.finalToFirstAudio?.push(firstChunk.at - fin.at);
-      if (p.startedAt) rows.audioToPlayback?.push(Date.parse(String(p.startedAt)) - firstChunk.at);
+      if (typeof p.startedAt === 'string') rows.audioToPlayback?.push(Date.parse(p.startedAt) - firstChunk.at);
       const idx = done.size - 1;
-      wers.push(wer(COMMANDS[idx % COMMANDS.length] as string, String(jsonOf(fin).text)).rate);
+      wers.push(wer(COMMANDS[idx % COMMANDS.length], String(jsonOf(fin).text)).rate);
     }
   }
   await sat.stop();
@@ -212,9 +196,9 @@ async function benchLatency(): Promise<string> {
     '|---|---|---|---|---|',
     line('wake detected → first audio frame at the hub', rows.wakeToFirstFrame ?? [], 'pre-roll is sent at once'),
     line('end of speech → final transcript published', rows.speechEndToFinal ?? [], `target ≤ ${silenceMs + 150} (vad.silenceMs + 150): ${pct(rows.speechEndToFinal ?? [], 50) <= silenceMs + 150 ? 'met at the median' : 'missed at the median'}, p95 ${pct(rows.speechEndToFinal ?? [], 95) <= silenceMs + 150 ? 'met' : 'missed'}`),
-    line('final transcript → first LLM token (double delay subtracted)', rows.finalToFirstToken ?? [], `includes reply.handledWaitMs? no: subtracted (150 ms default)`),
+    line('final transcript → first LLM token', rows.finalToFirstToken ?? [], `reply.handledWaitMs (150 ms) and the double's ${LLM_FIRST_TOKEN_DELAY} ms subtracted: the hub's own overhead`),
     line('first complete sentence → first TTS chunk published', rows.firstSentenceToAudio ?? [], `flite; target ≤ 150: ${pct(rows.firstSentenceToAudio ?? [], 95) <= 150 ? 'met (p95)' : 'missed at p95'}`),
-    line('first TTS chunk → playback started on the satellite', rows.audioToPlayback ?? [], 'includes the 150 ms jitter buffer (playback.bufferMs)'),
+    line('first TTS chunk → playback started on the satellite', rows.audioToPlayback ?? [], 'a sentence\'s chunks arrive together, so the 150 ms jitter buffer (playback.bufferMs) fills at once'),
     line('final transcript → first TTS chunk (end to end)', rows.finalToFirstAudio ?? [], `includes handled wait 150 ms and the double's ${LLM_FIRST_TOKEN_DELAY} ms + 1 token × ${LLM_TOKEN_DELAY} ms`),
     '',
     `Transcript word error rate over these runs: median ${(median(wers) * 100).toFixed(0)} %, mean ${((wers.reduce((a, b) => a + b, 0) / Math.max(1, wers.length)) * 100).toFixed(1)} %.`,
@@ -232,7 +216,7 @@ interface LoadResult {
 }
 
 /** N MQTT clients, each a satellite streaming a flite command at real-time pace, `rounds` times. */
-async function load(url: string, hubPid: number, n: number, rounds: number, pcms: Buffer[]): Promise<LoadResult> {
+async function load(url: string, hubPid: number, n: number, rounds: number, pcms: Buffer[], measureFrames: boolean): Promise<LoadResult> {
   const clients = await Promise.all(Array.from({ length: n }, () => connect(url)));
   const sub = await connect(url);
   const finals = new Map<string, number>();
@@ -240,25 +224,24 @@ async function load(url: string, hubPid: number, n: number, rounds: number, pcms
   const sendTimes = new Map<string, number[]>();
   const frameLatencies: number[] = [];
   sub.on('message', (topic, payload) => {
-    const now = Date.now();
     if (topic.endsWith('/transcript')) {
       const o = JSON.parse(payload.toString()) as { sessionId: string; text: string };
-      finals.set(o.sessionId, now);
+      finals.set(o.sessionId, Date.now());
       finalText.set(o.sessionId, o.text);
     } else {
-      const q = sendTimes.get(topic);
-      const sent = q?.shift();
-      if (sent !== undefined) frameLatencies.push(now - sent);
+      const sent = sendTimes.get(topic)?.shift();
+      if (sent !== undefined) frameLatencies.push(performance.now() - sent);
     }
   });
-  await sub.subscribeAsync(['voice/satellite/+/transcript', 'voice/satellite/+/audio/+'], { qos: 0 });
+  // Frame delivery is only observed for the broker comparison: the extra subscriber is load of its own.
+  await sub.subscribeAsync(measureFrames ? ['voice/satellite/+/transcript', 'voice/satellite/+/audio/+'] : ['voice/satellite/+/transcript'], { qos: 0 });
   const latencies: number[] = [];
   const wers: number[] = [];
   const cpu0 = cpuSeconds(hubPid);
   const t0 = Date.now();
   const rss = rssPeak(hubPid);
   for (let r = 0; r < rounds + 1; r++) {
-    const sessions = clients.map((c, i) => ({ c, i, sid: randomUUID(), pcm: pcms[(r + i) % pcms.length] as Buffer, text: COMMANDS[(r + i) % pcms.length] as string, stopAt: 0 }));
+    const sessions = clients.map((c, i) => ({ c, i, sid: randomUUID(), pcm: pcms[(r + i) % pcms.length], text: COMMANDS[(r + i) % pcms.length], stopAt: 0 }));
     await Promise.all(
       sessions.map(async (s) => {
         const T = `voice/satellite/load${s.i}`;
@@ -278,9 +261,11 @@ async function load(url: string, hubPid: number, n: number, rounds: number, pcms
         const f = fr[j]?.[k];
         if (!f) continue;
         const topic = `voice/satellite/load${s.i}/audio/${s.sid}`;
-        const q = sendTimes.get(topic) ?? [];
-        q.push(Date.now());
-        sendTimes.set(topic, q);
+        if (measureFrames) {
+          const q = sendTimes.get(topic) ?? [];
+          q.push(performance.now());
+          sendTimes.set(topic, q);
+        }
         s.c.publish(topic, f, { qos: 0 });
         if (k === (fr[j]?.length ?? 0) - 1) {
           s.stopAt = Date.now();
@@ -308,28 +293,38 @@ function commandPcms(): Buffer[] {
   return COMMANDS.map((c) => Buffer.concat([speak(c), silence(300)]));
 }
 
+const FAST_ARGS = '-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2';
+
 async function benchConcurrency(): Promise<string> {
   const pcms = commandPcms();
   const rows: string[] = [];
-  let largest = 0;
-  for (const n of [1, 2, 4, 8, 16, 32]) {
-    console.log(`concurrency: ${n} satellites x ${RUNS} rounds...`);
-    const hub = await hubProcess(['--reply-enabled', 'false']);
-    const r = await load(hub.url, hub.proc.child.pid as number, n, RUNS, pcms);
-    await hub.proc.stop();
-    const worst = Math.max(...r.latencies);
-    const realtime = worst <= 500;
-    if (realtime) largest = n;
-    rows.push(`| ${n} | ${r.latencies.length} | ${f0(median(r.latencies))} | ${f0(pct(r.latencies, 95))} | ${f0(worst)} | ${f2(r.hubCpuCores)} | ${f0(r.hubRssPeakMb)} | ${(r.wer * 100).toFixed(0)} % | ${realtime ? 'yes' : 'no'} |`);
+  const largest = { default: 0, fast: 0 };
+  const profiles = [
+    { name: 'default' as const, args: [] as string[], ns: [1, 2, 4, 8, 16, 32] },
+    { name: 'fast' as const, args: ['--stt-pocketsphinx-args', FAST_ARGS], ns: [8, 16, 32] },
+  ];
+  for (const prof of profiles) {
+    for (const n of prof.ns) {
+      console.log(`concurrency (${prof.name} decoder): ${n} satellites x ${RUNS} rounds...`);
+      const hub = await hubProcess(['--reply-enabled', 'false', ...prof.args]);
+      const r = await load(hub.url, hub.proc.child.pid as number, n, RUNS, pcms, false);
+      await hub.proc.stop();
+      const worst = Math.max(...r.latencies);
+      const realtime = worst <= 500;
+      if (realtime && largest[prof.name] === n / 2) largest[prof.name] = n;
+      if (realtime && n === 1) largest[prof.name] = 1;
+      rows.push(`| ${prof.name} | ${n} | ${r.latencies.length} | ${f0(median(r.latencies))} | ${f0(pct(r.latencies, 95))} | ${f0(worst)} | ${f2(r.hubCpuCores)} | ${f0(r.hubRssPeakMb)} | ${(r.wer * 100).toFixed(0)} % | ${realtime ? 'yes' : 'no'} |`);
+    }
+    if (prof.name === 'fast' && largest.fast === 0) largest.fast = largest.default >= 8 ? 8 : 0; // rows below 8 were not re-run
   }
   return [
-    `Each satellite is a real MQTT client (mqtt.js) streaming a flite-spoken command at real-time pace (100 ms frames) to the hub process (embedded aedes, pocketsphinx, ${os.availableParallelism()} STT worker threads), all at once, ${RUNS} rounds after one warm-up round. Latency: from the satellite's stop to the final transcript at a subscriber. "Real time" means no session over 500 ms.`,
+    `Each satellite is a real MQTT client (mqtt.js) streaming a flite-spoken command at real-time pace (100 ms frames) to the hub process (embedded aedes, pocketsphinx, ${os.availableParallelism()} STT worker threads), all at once, ${RUNS} rounds after one warm-up round. Latency: from the satellite's stop to the final transcript at a subscriber. "Real time" means no session over 500 ms. Decoder "default" is stt.pocketsphinx.args = "-maxhmmpf 3000"; "fast" is "${FAST_ARGS}" (lower accuracy, see the engine table). The load generator runs on the same 2 cores.`,
     '',
-    '| satellites | sessions | latency median ms | p95 ms | max ms | hub CPU (cores) | hub RSS peak MB | WER | real time |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| decoder | satellites | sessions | latency median ms | p95 ms | max ms | hub CPU (cores) | hub RSS peak MB | WER | real time |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Largest N decoding in real time: **${largest}** (target ≥ 16 with pocketsphinx on this machine: ${largest >= 16 ? 'met' : 'missed'}).`,
+    `Largest N decoding in real time: **${largest.default}** with the default decoder, **${largest.fast}** with the fast one (target ≥ 16 with pocketsphinx on this machine: ${largest.default >= 16 ? 'met' : largest.fast >= 16 ? 'met with the fast decoder only' : 'missed'}).`,
   ].join('\n');
 }
 
@@ -338,7 +333,7 @@ async function benchConcurrency(): Promise<string> {
 async function benchSatellite(): Promise<string> {
   console.log('satellite: idle listening and streaming cost...');
   const hub = await hubProcess(['--reply-enabled', 'false']);
-  const windowS = 1.5;
+  const windowS = 3; // /proc counts CPU in 10 ms ticks: 3 s windows keep that error under 0.004
   const windows = Math.max(20, RUNS);
   const talk = 'The quick brown fox jumps over the lazy dog while the radio plays softly in the kitchen and the rain falls on the garden outside the window';
   // Idle: other speech (no wake word), then a long continuous utterance for streaming.
@@ -391,7 +386,7 @@ async function benchBroker(): Promise<string> {
   const n = 32;
   console.log(`broker: ${n} satellites through aedes and Mosquitto...`);
   const aedesHub = await hubProcess(['--reply-enabled', 'false']);
-  const a = await load(aedesHub.url, aedesHub.proc.child.pid as number, n, RUNS, pcms);
+  const a = await load(aedesHub.url, aedesHub.proc.child.pid as number, n, RUNS, pcms, true);
   await aedesHub.proc.stop();
 
   const port = await freePort();
@@ -400,21 +395,21 @@ async function benchBroker(): Promise<string> {
   const url = `mqtt://127.0.0.1:${port}`;
   const hub = runNode('hub/main.js', ['--mqtt-url', url, '--reply-enabled', 'false', '--log-level', 'warn']);
   await waitConnect(url, 'voice/hub/status');
-  const m = await load(url, hub.child.pid as number, n, RUNS, pcms);
+  const m = await load(url, hub.child.pid as number, n, RUNS, pcms, true);
   await hub.stop();
   mosq.kill('SIGTERM');
   const ratio50 = median(a.frameLatencies) / Math.max(0.001, median(m.frameLatencies));
   const ratio99 = pct(a.frameLatencies, 99) / Math.max(0.001, pct(m.frameLatencies, 99));
   const row = (name: string, r: LoadResult) => `| ${name} | ${r.frameLatencies.length} | ${f2(median(r.frameLatencies))} | ${f2(pct(r.frameLatencies, 95))} | ${f2(pct(r.frameLatencies, 99))} | ${f0(median(r.latencies))} | ${f0(pct(r.latencies, 95))} |`;
   return [
-    `The same load as above with ${n} satellites (${RUNS} rounds), once through the hub's embedded aedes and once through Debian's Mosquitto (hub joined with mqtt.url). Frame delivery latency: from a satellite client's publish to delivery at another subscriber on the same broker (the hub subscribes too), timer resolution 1 ms.`,
+    `The same load as above with ${n} satellites (${RUNS} rounds), once through the hub's embedded aedes and once through Debian's Mosquitto (hub joined with mqtt.url). Frame delivery latency: from a satellite client's publish to delivery at another subscriber on the same broker (the hub subscribes too), measured with performance.now(). The embedded aedes shares the hub process with speech decoding; Mosquitto runs in its own process.`,
     '',
     '| broker | frames | delivery p50 ms | p95 ms | p99 ms | transcript latency median ms | p95 ms |',
     '|---|---|---|---|---|---|---|',
     row('aedes (embedded)', a),
     row('Mosquitto', m),
     '',
-    `aedes / Mosquitto: p50 ${f2(ratio50)}×, p99 ${f2(ratio99)}× (target ≤ 1.5× at ${n} satellites: ${ratio99 <= 1.5 && ratio50 <= 1.5 ? 'met' : 'missed'}). Sub-millisecond medians make the ratio noisy: compare the absolute figures too.`,
+    `aedes / Mosquitto: p50 ${f2(ratio50)}×, p99 ${f2(ratio99)}× (target ≤ 1.5× at ${n} satellites: ${ratio99 <= 1.5 && ratio50 <= 1.5 ? 'met' : ratio99 <= 1.5 || ratio50 <= 1.5 ? `met at ${ratio50 <= 1.5 ? 'p50' : 'p99'} only` : 'missed'}).`,
   ].join('\n');
 }
 
@@ -424,26 +419,37 @@ async function benchEngines(): Promise<string> {
   console.log('engines: real-time factors...');
   const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
   const pcms = commandPcms();
-  const ps = new PocketsphinxEngine(config.stt.pocketsphinx);
-  ps.load();
-  const stt: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const pcm = pcms[i % pcms.length] as Buffer;
-    const rec = ps.createRecognizer();
-    const t0 = process.hrtime.bigint();
-    for (const f of frames(pcm)) rec.accept(new Int16Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength)));
-    rec.final();
-    stt.push(Number(process.hrtime.bigint() - t0) / 1e6 / (pcm.length / 32));
-    rec.free();
-  }
-  ps.unload();
+  const sttRtf = (args: string) => {
+    const ps = new PocketsphinxEngine({ ...config.stt.pocketsphinx, args });
+    ps.load();
+    const rtf: number[] = [];
+    let errors = 0;
+    let words = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const pcm = pcms[i % pcms.length];
+      const rec = ps.createRecognizer();
+      const t0 = process.hrtime.bigint();
+      for (const f of frames(pcm)) rec.accept(new Int16Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength)));
+      const text = rec.final().text;
+      rtf.push(Number(process.hrtime.bigint() - t0) / 1e6 / (pcm.length / 32));
+      rec.free();
+      const w = wer(COMMANDS[i % COMMANDS.length], text);
+      errors += w.errors;
+      words += w.words;
+    }
+    ps.unload();
+    return { rtf, wer: errors / words };
+  };
+  const sttFull = sttRtf('');
+  const sttDefault = sttRtf(config.stt.pocketsphinx.args);
+  const sttFast = sttRtf(FAST_ARGS);
   const sentences = ['The kitchen light is now off.', 'It will be sunny and twenty degrees this afternoon.', 'Your timer for ten minutes has started.', 'Playing some music in the living room.', 'Good night, sleep well.'];
   const ttsRtf = async (engine: { synthesize(t: string, s: AbortSignal): AsyncIterable<Buffer>; format: { rate: number } }) => {
     const xs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = process.hrtime.bigint();
       let bytes = 0;
-      for await (const c of engine.synthesize(sentences[i % sentences.length] as string, new AbortController().signal)) bytes += c.length;
+      for await (const c of engine.synthesize(sentences[i % sentences.length], new AbortController().signal)) bytes += c.length;
       xs.push(Number(process.hrtime.bigint() - t0) / 1e6 / ((bytes / 2 / engine.format.rate) * 1000));
     }
     return xs;
@@ -461,7 +467,9 @@ async function benchEngines(): Promise<string> {
     '',
     '| engine | runs | RTF median | p95 | notes |',
     '|---|---|---|---|---|',
-    row('STT pocketsphinx (Debian en-us)', stt, 'streaming 100 ms chunks + final, flite commands'),
+    row('STT pocketsphinx, full search (args "")', sttFull.rtf, `WER ${(sttFull.wer * 100).toFixed(1)} % on the five commands; streaming 100 ms chunks + final`),
+    row(`STT pocketsphinx, default (args "${config.stt.pocketsphinx.args}")`, sttDefault.rtf, `WER ${(sttDefault.wer * 100).toFixed(1)} %`),
+    row('STT pocketsphinx, fast', sttFast.rtf, `WER ${(sttFast.wer * 100).toFixed(1)} %; args "${FAST_ARGS}"`),
     '| STT Vosk | - | - | - | not measured: no Vosk model can be had on this machine (see models/README.md) |',
     row('TTS flite (slt)', fl, 'process spawn included'),
     row('TTS Piper (fixture model)', pi, 'the generated test voice, not a real one: measures phonemization and the inference plumbing only'),

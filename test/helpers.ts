@@ -72,6 +72,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+export function waitPort(port: number, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => (Date.now() > end ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 50)));
+    };
+    attempt();
+  });
+}
+
 export interface Proc {
   child: ChildProcess;
   lines: string[];

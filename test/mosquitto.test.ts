@@ -1,29 +1,13 @@
 /** The hub joined to an external Mosquitto broker: mosquitto_sub receives the transcript. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import { after, before, test } from 'node:test';
-import { freePort, type Proc, runNode, wakeCommandWav, wer } from './helpers';
+import { freePort, type Proc, runNode, waitPort, wakeCommandWav, wer } from './helpers';
 
 let broker: ChildProcess;
 let hub: Proc;
 let sat: Proc;
 let port: number;
-
-function waitPort(p: number, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(p, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => (Date.now() > end ? reject(new Error(`port ${p} never opened`)) : setTimeout(attempt, 100)));
-    };
-    attempt();
-  });
-}
 
 before(async () => {
   port = await freePort();

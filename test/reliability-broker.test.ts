@@ -7,27 +7,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { wavFromPcm } from '../common/wav';
-import { Collector, freePort, jsonOf, type Proc, runNode, silence, speak, TMP, wer } from './helpers';
+import { Collector, freePort, jsonOf, type Proc, runNode, silence, speak, TMP, waitPort, wer } from './helpers';
 import { ensureVirtualMic, sh } from './pulse';
-
-function waitPort(p: number, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(p, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => (Date.now() > end ? reject(new Error(`port ${p} never opened`)) : setTimeout(attempt, 50)));
-    };
-    attempt();
-  });
-}
 
 function mosquitto(port: number): ChildProcess {
   return spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });

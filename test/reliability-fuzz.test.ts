@@ -58,7 +58,7 @@ function badJson(): Buffer {
     () => Buffer.from(JSON.stringify({ sessionId: randomUUID(), format: 'pcm', time: 't' })),
     () => Buffer.from('{"sessionId": "\u0000\u0001", "wakeWord": 1}'),
   ];
-  return (cases[rand(cases.length)] as () => Buffer)();
+  return (cases[rand(cases.length)])();
 }
 
 test('fuzzing every subscribed topic: coded errors, no crash, then a real session works', async (t) => {
@@ -107,7 +107,7 @@ test('fuzzing every subscribed topic: coded errors, no crash, then a real sessio
         expectedErrors++;
         break;
       default: // topics nobody handles: ignored, no error expected
-        pub(`voice/satellite/fz1/${['bogus', 'audio', 'tts/x/y/z', 'reply'][rand(4)] as string}`, randomBytes(rand(100)));
+        pub(`voice/satellite/fz1/${['bogus', 'audio', 'tts/x/y/z', 'reply'][rand(4)]}`, randomBytes(rand(100)));
     }
     if (i % 200 === 0) await Promise.all(sends.splice(0));
   }

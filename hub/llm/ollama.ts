@@ -6,17 +6,9 @@
  */
 import { Ollama, type Message } from 'ollama';
 import { VoiceError } from '../../common/errors';
+import type { HubConfig } from '../../config/hub';
 
-export interface LlmSettings {
-  host: string;
-  model: string;
-  systemPrompt: string;
-  options: Record<string, unknown>;
-  keepAlive: string;
-  firstTokenTimeoutMs: number;
-  idleTimeoutMs: number;
-  totalTimeoutMs: number;
-}
+export type LlmSettings = Omit<HubConfig['llm'], 'historyTurns' | 'historyIdleMs'>;
 
 export type ChatMessage = Message;
 

@@ -3,6 +3,7 @@
  * buffers. naudiodon is required lazily so other sources never load it.
  */
 import { VoiceError } from '../../common/errors';
+import { type PaDevice, resolveDevice } from './devices';
 import { BaseSource } from './source';
 
 interface AudioIOStream {
@@ -15,7 +16,7 @@ interface AudioIOStream {
 interface Naudiodon {
   AudioIO: new (opts: { inOptions: Record<string, unknown> }) => AudioIOStream;
   SampleFormat16Bit: number;
-  getDevices(): { id: number; name: string; maxInputChannels: number }[];
+  getDevices(): PaDevice[];
 }
 
 export class MicrophoneSource extends BaseSource {
@@ -24,18 +25,6 @@ export class MicrophoneSource extends BaseSource {
 
   constructor(private readonly device: string) {
     super();
-  }
-
-  private resolveDevice(pa: Naudiodon): number {
-    const d = this.device.trim();
-    if (d === '' || d === '-1') return -1;
-    if (/^\d+$/.test(d)) return Number(d);
-    const found = pa.getDevices().find((x) => x.maxInputChannels > 0 && x.name.toLowerCase().includes(d.toLowerCase()));
-    if (!found) {
-      const names = pa.getDevices().filter((x) => x.maxInputChannels > 0).map((x) => `${x.id}: ${x.name}`);
-      throw new VoiceError('VOICE_AUDIO_SOURCE_FAILED', `no input device matches "${d}"; inputs: ${names.join('; ') || 'none'}`);
-    }
-    return found.id;
   }
 
   start(): Promise<void> {
@@ -48,7 +37,7 @@ export class MicrophoneSource extends BaseSource {
     }
     try {
       const io = new pa.AudioIO({
-        inOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: 16000, deviceId: this.resolveDevice(pa), closeOnError: false, framesPerBuffer: 1600, highwaterMark: 3200 },
+        inOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: 16000, deviceId: resolveDevice(this.device, () => pa.getDevices(), 'input', 'VOICE_AUDIO_SOURCE_FAILED'), closeOnError: false, framesPerBuffer: 1600, highwaterMark: 3200 },
       });
       io.on('data', (b: Buffer) => this.emit('data', b));
       io.on('error', (e: Error) => this.emit('error', new VoiceError('VOICE_AUDIO_SOURCE_FAILED', `microphone error: ${e.message}`, undefined, { cause: e })));

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { VoiceError } from '../../common/errors';
 import { wavFromPcm } from '../../common/wav';
 import { splitCommand } from '../audio/command';
+import { type PaDevice, resolveDevice } from '../audio/devices';
 
 export interface AudioSink {
   readonly name: string;
@@ -48,7 +49,7 @@ interface AudioIOStream {
 interface Naudiodon {
   AudioIO: new (opts: { outOptions: Record<string, unknown> }) => AudioIOStream;
   SampleFormat16Bit: number;
-  getDevices(): { id: number; name: string; maxOutputChannels: number }[];
+  getDevices(): PaDevice[];
 }
 
 export class SpeakerSink implements AudioSink {
@@ -59,20 +60,11 @@ export class SpeakerSink implements AudioSink {
 
   constructor(private readonly device: string) {}
 
-  private deviceId(pa: Naudiodon): number {
-    const d = this.device.trim();
-    if (d === '' || d === '-1') return -1;
-    if (/^\d+$/.test(d)) return Number(d);
-    const found = pa.getDevices().find((x) => x.maxOutputChannels > 0 && x.name.toLowerCase().includes(d.toLowerCase()));
-    if (!found) throw new VoiceError('VOICE_PLAYBACK_FAILED', `no output device matches "${d}"`);
-    return found.id;
-  }
-
   start(rate: number): Promise<void> {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const pa = require('naudiodon') as Naudiodon;
-      const io = new pa.AudioIO({ outOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: rate, deviceId: this.deviceId(pa), closeOnError: false } });
+      const io = new pa.AudioIO({ outOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: rate, deviceId: resolveDevice(this.device, () => pa.getDevices(), 'output', 'VOICE_PLAYBACK_FAILED'), closeOnError: false } });
       this.done = new Promise<void>((resolve) => {
         io.once('finished', () => resolve());
         io.once('error', () => resolve());
