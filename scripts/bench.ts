@@ -79,9 +79,9 @@ function rssPeak(pid: number): { stop: () => number } {
 
 // ---------------------------------------------------------------- helpers
 
-async function hubProcess(args: string[]): Promise<{ proc: Proc; url: string }> {
+async function hubProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = runNode('hub/main.js', ['--broker-port', String(port), '--broker-host', '127.0.0.1', '--log-level', 'warn', ...args]);
+  const proc = runNode('hub/main.js', ['--broker-port', String(port), '--broker-host', '127.0.0.1', '--log-level', 'warn', ...args], env);
   await waitPort(port, 30000);
   await waitConnect(`mqtt://127.0.0.1:${port}`, 'voice/hub/status');
   return { proc, url: `mqtt://127.0.0.1:${port}` };
@@ -90,11 +90,11 @@ async function hubProcess(args: string[]): Promise<{ proc: Proc; url: string }> 
 /** Resolves once a retained `online` message is on `topic` (the hub is ready). */
 async function waitConnect(url: string, topic: string): Promise<void> {
   const c = await mqtt.connectAsync(url);
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     c.on('message', (_t, p) => {
       if (p.toString().includes('"online"')) resolve();
     });
-    void c.subscribeAsync(topic);
+    c.subscribeAsync(topic).catch(reject);
   });
   await c.endAsync();
 }
@@ -300,13 +300,14 @@ async function benchConcurrency(): Promise<string> {
   const rows: string[] = [];
   const largest = { default: 0, fast: 0 };
   const profiles = [
-    { name: 'default' as const, args: [] as string[], ns: [1, 2, 4, 8, 16, 32] },
-    { name: 'fast' as const, args: ['--stt-pocketsphinx-args', FAST_ARGS], ns: [8, 16, 32] },
+    { name: 'default' as const, env: {}, ns: [1, 2, 4, 8, 16, 32] },
+    // By environment: a flag value starting with "-" would be read as a flag.
+    { name: 'fast' as const, env: { VOICE_HUB_STT_POCKETSPHINX_ARGS: FAST_ARGS }, ns: [8, 16, 32] },
   ];
   for (const prof of profiles) {
     for (const n of prof.ns) {
       console.log(`concurrency (${prof.name} decoder): ${n} satellites x ${RUNS} rounds...`);
-      const hub = await hubProcess(['--reply-enabled', 'false', ...prof.args]);
+      const hub = await hubProcess(['--reply-enabled', 'false'], prof.env);
       const r = await load(hub.url, hub.proc.child.pid as number, n, RUNS, pcms, false);
       await hub.proc.stop();
       const worst = Math.max(...r.latencies);
