@@ -48,7 +48,6 @@ export function topics(root: string) {
       allWakes: `${root}/satellite/+/wake`,
       allAudio: `${root}/satellite/+/audio/#`,
       allSatStatus: `${root}/satellite/+/status`,
-      allTranscripts: `${root}/satellite/+/transcript/#`,
       allHandled: `${root}/satellite/+/handled`,
       allCommands: `${root}/satellite/+/command`,
       allPlayed: `${root}/satellite/+/played`,

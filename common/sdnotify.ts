@@ -45,10 +45,6 @@ export class SystemdNotifier {
     }
   }
 
-  status(text: string): void {
-    this.notify?.(`STATUS=${text}`);
-  }
-
   stopping(): void {
     clearInterval(this.timer);
     this.notify?.('STOPPING=1');

@@ -84,8 +84,6 @@ export class Satellite extends EventEmitter {
   private muted = false;
   private stopping = false;
   private retryTimer?: NodeJS.Timeout;
-  /** Frames processed, for tests and benchmarks. */
-  framesProcessed = 0;
 
   constructor(ctx: { config: SatelliteConfig; log: Logger }) {
     super();
@@ -217,7 +215,6 @@ export class Satellite extends EventEmitter {
   }
 
   private async onFrame(frame: Int16Array): Promise<void> {
-    this.framesProcessed++;
     const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
     const ms = this.frameMs(frame);
     if (this.session) {
@@ -383,10 +380,6 @@ export class Satellite extends EventEmitter {
 
   get sessionId(): string | null {
     return this.session?.id ?? null;
-  }
-
-  get isMuted(): boolean {
-    return this.muted;
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,6 @@
  * in parallel on separate cores. A worker that dies fails its sessions with
  * VOICE_STT_FAILED and is replaced.
  */
-import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -28,7 +27,7 @@ function asCode(code: string): ErrorCode {
   return code in ERROR_CODES ? (code as ErrorCode) : 'VOICE_STT_FAILED';
 }
 
-export class SttPool extends EventEmitter {
+export class SttPool {
   private slots: Slot[] = [];
   private stopping = false;
   engineName = '';
@@ -37,9 +36,7 @@ export class SttPool extends EventEmitter {
     private readonly settings: SttSettings,
     private readonly size: number,
     private readonly log: Logger,
-  ) {
-    super();
-  }
+  ) {}
 
   static defaultSize(configured: number): number {
     return configured > 0 ? configured : Math.max(1, os.availableParallelism());

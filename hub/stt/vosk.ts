@@ -75,7 +75,6 @@ interface VoskWord {
 
 class VoskRecognizer implements Recognizer {
   private handle: unknown;
-  private endpointSeen = false;
   private committed: string[] = [];
   private confs: number[] = [];
 
@@ -94,7 +93,6 @@ class VoskRecognizer implements Recognizer {
     if (endpoint) {
       // Vosk finished an utterance: keep its text, the recognizer continues with the next one.
       this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
-      this.endpointSeen = true;
       return { partial: this.committed.join(' '), endpoint: true };
     }
     const partial = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string };
@@ -111,10 +109,6 @@ class VoskRecognizer implements Recognizer {
     this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
     const confidence = this.confs.length ? this.confs.reduce((a, b) => a + b, 0) / this.confs.length : undefined;
     return { text: this.committed.join(' ').trim(), confidence };
-  }
-
-  get sawEndpoint(): boolean {
-    return this.endpointSeen;
   }
 
   free(): void {
