@@ -1,38 +1,48 @@
 /**
  * Every error a user can see carries one of these stable codes. The table is
- * the single source of truth: docs/errors.md is checked against it by a test.
+ * the single source of truth: docs/errors.md is generated from it (a test
+ * checks), and `setup` marks start-up failures a restart cannot fix, which
+ * exit 78 (EX_CONFIG) so systemd's RestartPreventExitStatus=78 stops a
+ * restart loop. Config keys named in a doc are written in backticks and a
+ * test checks that each exists in a schema.
  */
+export interface ErrorInfo {
+  /** A set-up failure: the process exits 78 instead of 1 when start-up fails with it. */
+  setup: boolean;
+  doc: string;
+}
+
 export const ERROR_CODES = {
-  VOICE_CONFIG_INVALID: 'The configuration failed validation. Every problem is listed; fix them and restart (exit code 78).',
-  VOICE_BAD_PAYLOAD: 'A message on a topic the process subscribes to was not valid JSON or did not match the protocol schema. The message is dropped.',
-  VOICE_UNKNOWN_SESSION: 'Audio or a stop arrived for a session the hub does not know (never opened, already ended or timed out). The message is dropped.',
-  VOICE_FRAME_TOO_LARGE: 'An audio frame exceeded hub.maxFrameBytes. The frame is dropped; send frames of at most that size (100 ms = 3200 bytes is typical).',
-  VOICE_AUDIO_FORMAT: 'The audio start message announced a format other than s16le, 16000 Hz, mono, or a frame had an odd byte length. The session is aborted.',
-  VOICE_SESSION_BUSY: 'A wake arrived while that satellite already had a live session. The new wake is ignored and the live session continues.',
-  VOICE_SESSION_LIMIT: 'The hub already runs stt.maxSessions live sessions. The wake is refused; raise the limit or add workers.',
-  VOICE_SESSION_TIMEOUT: 'A satellite stopped sending audio for hub.sessionTimeoutMs. The hub finalises what it heard and frees the recognizer.',
-  VOICE_STT_MODEL_MISSING: 'The speech-to-text model directory does not exist or lacks its files. Put a model under models/ (see models/README.md) or set the path in the config.',
-  VOICE_STT_MODEL_INVALID: 'The speech-to-text engine refused to load the model directory (wrong or corrupt model). Re-download it.',
-  VOICE_STT_LIBRARY_MISSING: 'The native speech-to-text library could not be loaded (libvosk.so or libpocketsphinx.so.3). Install it as the README says.',
-  VOICE_STT_FAILED: 'The speech-to-text engine failed while decoding a session. The session ends with what was decoded so far.',
-  VOICE_WAKE_MODEL_MISSING: 'The wake-word model file was not found. Check satellite.wake.keyword / modelPath.',
-  VOICE_WAKE_ACCESS_KEY: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.',
-  VOICE_WAKE_FAILED: 'The wake-word engine failed to start or to process audio.',
-  VOICE_VAD_FAILED: 'The voice-activity detector failed to load or to process audio.',
-  VOICE_AUDIO_SOURCE_FAILED: 'The audio source could not be opened or died (no microphone, command exited, unreadable WAV).',
-  VOICE_TTS_FAILED: 'Text-to-speech failed for a sentence (flite missing or crashed, Piper inference error). The reply text is still published; the rest of the reply is skipped.',
-  VOICE_TTS_VOICE_MISSING: 'The configured Piper voice (.onnx and .onnx.json) was not found. Put a voice in models/ (npm run models) or set tts.engine=flite.',
-  VOICE_TTS_VOICE_INVALID: 'The Piper voice could not be loaded (bad JSON config, not a Piper model, corrupt file). Re-download it.',
-  VOICE_LLM_UNREACHABLE: 'The Ollama server could not be reached (llm.host). The transcript is published, the satellite speaks reply.apology, and the next session tries again.',
-  VOICE_LLM_MODEL_MISSING: 'Ollama does not have the configured model (HTTP 404). Run `ollama pull <llm.model>` on the Ollama host.',
-  VOICE_LLM_TIMEOUT: 'Ollama did not answer within llm.firstTokenTimeoutMs, went silent for llm.idleTimeoutMs, or exceeded llm.totalTimeoutMs. The request is aborted and the apology spoken.',
-  VOICE_LLM_FAILED: 'Ollama returned an error or the stream broke mid-reply. What was already said stands; the apology follows.',
-  VOICE_PLAYBACK_FAILED: 'The satellite could not play audio (no output device, playback command failed, bad TTS stream). The satellite keeps listening.',
-  VOICE_ANNOUNCE_NO_TARGET: 'An announcement named a room or satellite that the hub has not seen online. Nothing is spoken.',
-  VOICE_BROKER_FAILED: 'The embedded MQTT broker could not listen (port in use or not permitted).',
-  VOICE_MQTT_UNREACHABLE: 'The MQTT broker could not be reached; the client keeps retrying.',
-  VOICE_INTERNAL: 'An unexpected internal error. The process keeps running; please report it with the log.',
-} as const;
+  VOICE_CONFIG_INVALID: { setup: true, doc: 'The configuration failed validation. Every problem is listed; fix them and restart (exit code 78).' },
+  VOICE_BAD_PAYLOAD: { setup: false, doc: 'A message on a topic the process subscribes to was not valid JSON or did not match the protocol schema. The message is dropped.' },
+  VOICE_UNKNOWN_SESSION: { setup: false, doc: 'Audio or a stop arrived for a session the hub does not know (never opened, already ended or timed out). The message is dropped.' },
+  VOICE_FRAME_TOO_LARGE: { setup: false, doc: 'An audio frame exceeded `session.maxFrameBytes` (hub). The frame is dropped; send frames of at most that size (100 ms = 3200 bytes is typical).' },
+  VOICE_AUDIO_FORMAT: { setup: false, doc: 'The audio start message announced a format other than s16le, 16000 Hz, mono, or a frame had an odd byte length. The session is aborted.' },
+  VOICE_SESSION_BUSY: { setup: false, doc: 'A wake arrived while that satellite already had a live session. The new wake is ignored and the live session continues.' },
+  VOICE_SESSION_LIMIT: { setup: false, doc: 'The hub already runs stt.maxSessions live sessions. The wake is refused; raise the limit or add workers.' },
+  VOICE_SESSION_TIMEOUT: { setup: false, doc: 'A satellite stopped sending audio for `session.timeoutMs` (hub). The hub finalises what it heard and frees the recognizer.' },
+  VOICE_STT_MODEL_MISSING: { setup: true, doc: 'The speech-to-text model directory does not exist or lacks its files. Put a model under models/ (see models/README.md) or set the path in the config.' },
+  VOICE_STT_MODEL_INVALID: { setup: true, doc: 'The speech-to-text engine refused to load the model directory (wrong or corrupt model). Re-download it.' },
+  VOICE_STT_LIBRARY_MISSING: { setup: true, doc: 'The native speech-to-text library could not be loaded (libvosk.so or libpocketsphinx.so.3). Install it as the README says.' },
+  VOICE_STT_FAILED: { setup: false, doc: 'The speech-to-text engine failed while decoding a session. The session ends with what was decoded so far.' },
+  VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
+  VOICE_WAKE_ACCESS_KEY: { setup: true, doc: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.' },
+  VOICE_WAKE_FAILED: { setup: false, doc: 'The wake-word engine failed to start or to process audio.' },
+  VOICE_VAD_FAILED: { setup: false, doc: 'The voice-activity detector failed to load or to process audio.' },
+  VOICE_AUDIO_SOURCE_FAILED: { setup: false, doc: 'The audio source could not be opened or died (no microphone, command exited, unreadable WAV).' },
+  VOICE_TTS_FAILED: { setup: false, doc: 'Text-to-speech failed for a sentence (flite missing or crashed, Piper inference error). The reply text is still published; the rest of the reply is skipped.' },
+  VOICE_TTS_VOICE_MISSING: { setup: true, doc: 'The configured Piper voice (.onnx and .onnx.json) was not found. Put a voice in models/ (npm run models) or set tts.engine=flite.' },
+  VOICE_TTS_VOICE_INVALID: { setup: true, doc: 'The Piper voice could not be loaded (bad JSON config, not a Piper model, corrupt file). Re-download it.' },
+  VOICE_LLM_UNREACHABLE: { setup: false, doc: 'The Ollama server could not be reached (llm.host). The transcript is published, the satellite speaks reply.apology, and the next session tries again.' },
+  VOICE_LLM_MODEL_MISSING: { setup: false, doc: 'Ollama does not have the configured model (HTTP 404). Run `ollama pull <llm.model>` on the Ollama host.' },
+  VOICE_LLM_TIMEOUT: { setup: false, doc: 'Ollama did not answer within llm.firstTokenTimeoutMs, went silent for llm.idleTimeoutMs, or exceeded llm.totalTimeoutMs. The request is aborted and the apology spoken.' },
+  VOICE_LLM_FAILED: { setup: false, doc: 'Ollama returned an error or the stream broke mid-reply. What was already said stands; the apology follows.' },
+  VOICE_PLAYBACK_FAILED: { setup: false, doc: 'The satellite could not play audio (no output device, playback command failed, bad TTS stream). The satellite keeps listening.' },
+  VOICE_ANNOUNCE_NO_TARGET: { setup: false, doc: 'An announcement named a room or satellite that the hub has not seen online. Nothing is spoken.' },
+  VOICE_BROKER_FAILED: { setup: false, doc: 'The embedded MQTT broker could not listen (port in use or not permitted).' },
+  VOICE_MQTT_UNREACHABLE: { setup: false, doc: 'The MQTT broker could not be reached; the client keeps retrying.' },
+  VOICE_INTERNAL: { setup: false, doc: 'An unexpected internal error. The process keeps running; please report it with the log.' },
+} as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -57,4 +67,9 @@ export function toVoiceError(err: unknown, fallback: ErrorCode = 'VOICE_INTERNAL
   if (isVoiceError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new VoiceError(fallback, message, undefined, { cause: err });
+}
+
+/** True for codes whose start-up failure a restart cannot fix (exit 78). */
+export function isSetupCode(code: string): boolean {
+  return code in ERROR_CODES && ERROR_CODES[code as ErrorCode].setup;
 }

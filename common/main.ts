@@ -4,16 +4,9 @@
  * SIGTERM/SIGINT, and never die from a stray error.
  */
 import { EX_CONFIG, loadConfig } from './config';
-import { isVoiceError, toVoiceError } from './errors';
+import { isSetupCode, isVoiceError, toVoiceError } from './errors';
 import { createLogger, type Logger } from './log';
 import { SystemdNotifier } from './sdnotify';
-
-/**
- * Start-up failures that a restart cannot fix (a missing model, library or
- * key) exit 78 like a bad config, so systemd's RestartPreventExitStatus=78
- * stops a restart loop; anything else exits 1 and is restarted.
- */
-export const SETUP_CODES = new Set(['VOICE_CONFIG_INVALID', 'VOICE_STT_MODEL_MISSING', 'VOICE_STT_MODEL_INVALID', 'VOICE_STT_LIBRARY_MISSING', 'VOICE_WAKE_MODEL_MISSING', 'VOICE_WAKE_ACCESS_KEY', 'VOICE_TTS_VOICE_MISSING', 'VOICE_TTS_VOICE_INVALID']);
 
 export interface Controller {
   start(): Promise<void>;
@@ -74,6 +67,8 @@ export async function runProcess<C extends { log: { level: string } }>(opts: {
     log.fatal({ code: e.code, details: e.details }, e.message);
     process.stderr.write(`${opts.name}: ${e.code}: ${e.message}\n`);
     await controller.stop().catch(() => undefined);
-    process.exit(isVoiceError(err) && SETUP_CODES.has(e.code) ? EX_CONFIG : 1);
+    // Set-up failures (a missing model, library or key; see the `setup` flag in
+    // common/errors.ts) exit 78 so systemd does not restart into the same failure.
+    process.exit(isVoiceError(err) && isSetupCode(e.code) ? EX_CONFIG : 1);
   }
 }

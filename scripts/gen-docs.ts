@@ -49,7 +49,8 @@ ${table(satelliteSchema)}
 }
 
 export function errorsDoc(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, what]) => `| \`${code}\` | ${cell(what)} |`);
+  const rows = Object.entries(ERROR_CODES).map(([code, info]) => `| \`${code}\` | ${info.setup ? '78' : '1'} | ${cell(info.doc)} |`);
+  const setup = Object.entries(ERROR_CODES).filter(([, info]) => info.setup).map(([code]) => `\`${code}\``);
   return `# Error codes
 
 Generated from \`common/errors.ts\` by \`npm run docs\`; a test fails when this
@@ -61,12 +62,13 @@ Errors about a satellite's traffic are published as JSON
 \`voice/satellite/<id>/error\` (QoS 1) and logged with the same \`code\`.
 Start-up failures are logged and printed to stderr as \`<process>: CODE: message\`;
 the process exits 78 for set-up problems that a restart cannot fix
-(\`VOICE_CONFIG_INVALID\`, \`VOICE_STT_MODEL_MISSING\`, \`VOICE_STT_MODEL_INVALID\`,
-\`VOICE_STT_LIBRARY_MISSING\`, \`VOICE_WAKE_MODEL_MISSING\`, \`VOICE_WAKE_ACCESS_KEY\`)
-and 1 otherwise, so systemd restarts only what a restart can fix.
+(${setup.join(', ')})
+and 1 otherwise, so systemd restarts only what a restart can fix. The
+"exit" column is the exit status when start-up fails with that code.
+Errors that concern no satellite go to \`voice/hub/error\`.
 
-| code | meaning and what to do |
-|---|---|
+| code | exit | meaning and what to do |
+|---|---|---|
 ${rows.join('\n')}
 `;
 }

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ERROR_CODES } from '../common/errors';
+import { describeSchema } from '../common/config';
+import { ERROR_CODES, isSetupCode } from '../common/errors';
+import { hubSchema } from '../config/hub';
+import { satelliteSchema } from '../config/satellite';
 import { configDoc, errorsDoc } from '../scripts/gen-docs';
 import { ROOT } from './helpers';
 
@@ -28,4 +31,23 @@ test('every VOICE_* code in the source is in the error table', () => {
   const missing = [...used].filter((c) => !(c in ERROR_CODES) && !/^VOICE_(HUB|SAT)(_|$)/.test(c));
   assert.deepEqual(missing, []);
   assert.ok(used.size >= 10);
+});
+
+test('every config key named in docs/errors.md exists in a schema', () => {
+  const keys = new Set([...describeSchema(hubSchema), ...describeSchema(satelliteSchema)].map((l) => l.key));
+  const sections = new Set([...keys].map((k) => k.split('.')[0]));
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  const named = [...text.matchAll(/\b([a-zA-Z]+(?:\.[a-zA-Z]+)+)\b/g)].map((m) => m[1]).filter((k) => sections.has(k.split('.')[0]));
+  assert.ok(named.length >= 8, `found ${named.length} config keys`);
+  assert.deepEqual(named.filter((k) => !keys.has(k)), []);
+});
+
+test('the exit status of each code comes from its setup flag', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  for (const [code, info] of Object.entries(ERROR_CODES)) {
+    assert.match(text, new RegExp(`\\| \`${code}\` \\| ${info.setup ? 78 : 1} \\|`));
+    assert.equal(isSetupCode(code), info.setup);
+  }
+  assert.equal(isSetupCode('VOICE_CONFIG_INVALID'), true);
+  assert.equal(isSetupCode('VOICE_STT_FAILED'), false);
 });
