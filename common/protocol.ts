@@ -141,7 +141,8 @@ export interface AudioStopPayload {
   time: string;
 }
 
-export type FinalReason = 'stop' | 'endpoint' | 'max-length' | 'timeout' | 'error';
+/** Why the hub finalised: the satellite's stop, the engine's endpoint, session.maxLengthMs, no audio for session.timeoutMs, the satellite went offline (last will), or an error. */
+export type FinalReason = 'stop' | 'endpoint' | 'max-length' | 'timeout' | 'offline' | 'error';
 
 export interface TranscriptPayload {
   sessionId: string;

@@ -177,7 +177,7 @@ export class SessionManager {
       const s = sid ? this.sessions.get(sid) : undefined;
       if (s) {
         this.ctx.log.info({ satellite, sessionId: s.id }, 'satellite went offline mid-session');
-        this.finalize(s, 'timeout');
+        this.finalize(s, 'offline');
       }
     }
   }

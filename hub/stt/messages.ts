@@ -3,11 +3,14 @@ export type ToWorker =
   | { type: 'open'; sid: string }
   | { type: 'audio'; sid: string; pcm: ArrayBuffer }
   | { type: 'final'; sid: string }
-  | { type: 'abort'; sid: string };
+  | { type: 'abort'; sid: string }
+  /** Asks the worker how many recognizers it holds (leak checks count inside the worker). */
+  | { type: 'stats'; id: number };
 
 export type FromWorker =
   | { type: 'ready'; engine: string; warning?: string }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }
-  | { type: 'error'; sid: string; code: string; message: string };
+  | { type: 'error'; sid: string; code: string; message: string }
+  | { type: 'stats'; id: number; recognizers: number };

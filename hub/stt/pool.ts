@@ -21,6 +21,7 @@ export interface SessionEvents {
 interface Slot {
   worker: Worker;
   sessions: Map<string, SessionEvents>;
+  stats: Map<number, (n: number) => void>;
 }
 
 function asCode(code: string): ErrorCode {
@@ -30,6 +31,7 @@ function asCode(code: string): ErrorCode {
 export class SttPool {
   private slots: Slot[] = [];
   private stopping = false;
+  private statsSeq = 0;
   engineName = '';
 
   constructor(
@@ -59,7 +61,7 @@ export class SttPool {
   private spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings } });
-      const slot: Slot = { worker, sessions: new Map() };
+      const slot: Slot = { worker, sessions: new Map(), stats: new Map() };
       let ready = false;
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
@@ -70,6 +72,9 @@ export class SttPool {
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));
           void worker.terminate();
+        } else if (m.type === 'stats') {
+          slot.stats.get(m.id)?.(m.recognizers);
+          slot.stats.delete(m.id);
         } else {
           this.dispatch(slot, m);
         }
@@ -92,7 +97,7 @@ export class SttPool {
     });
   }
 
-  private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' }>): void {
+  private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' } | { type: 'stats' }>): void {
     const ev = slot.sessions.get(m.sid);
     if (!ev) return;
     if (m.type === 'partial') ev.partial(m.text, m.endpoint, m.audioMs);
@@ -130,6 +135,32 @@ export class SttPool {
   /** Live recognizers across all workers (for stats and leak checks). */
   get liveSessions(): number {
     return this.slots.reduce((n, s) => n + s.sessions.size, 0);
+  }
+
+  /**
+   * Recognizers each worker really holds, counted inside the worker thread
+   * (the main thread's map could forget a session the worker still decodes).
+   */
+  async workerRecognizers(timeoutMs = 5000): Promise<number[]> {
+    return Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<number>((resolve, reject) => {
+            const id = ++this.statsSeq;
+            const timer = setTimeout(() => reject(new Error('STT worker did not answer a stats request')), timeoutMs);
+            slot.stats.set(id, (n) => {
+              clearTimeout(timer);
+              resolve(n);
+            });
+            slot.worker.postMessage({ type: 'stats', id } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+
+  /** The worker threads (diagnostics; a test terminates one to check it is replaced). */
+  get threads(): Worker[] {
+    return this.slots.map((s) => s.worker);
   }
 
   get workers(): number {

@@ -96,6 +96,9 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'stats':
+      post({ type: 'stats', id: m.id, recognizers: live.size });
+      return;
     case 'abort': {
       const s = live.get(m.sid);
       live.delete(m.sid);
