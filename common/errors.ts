@@ -15,6 +15,7 @@ export interface ErrorInfo {
 export const ERROR_CODES = {
   VOICE_CONFIG_INVALID: { setup: true, doc: 'The configuration failed validation. Every problem is listed; fix them and restart (exit code 78).' },
   VOICE_BAD_PAYLOAD: { setup: false, doc: 'A message on a topic the process subscribes to was not valid JSON or did not match the protocol schema. The message is dropped.' },
+  VOICE_BAD_TOPIC: { setup: false, doc: 'A message arrived on a topic under the topic root that the process subscribes to but that is not in the protocol (an invalid satellite or session id, an unknown sub-topic). It goes to that satellite\'s error topic when the satellite id is valid, else to the hub\'s. The message is dropped.' },
   VOICE_UNKNOWN_SESSION: { setup: false, doc: 'Audio or a stop arrived for a session the hub does not know (never opened, already ended or timed out). The message is dropped.' },
   VOICE_FRAME_TOO_LARGE: { setup: false, doc: 'An audio frame exceeded `session.maxFrameBytes` (hub). The frame is dropped; send frames of at most that size (100 ms = 3200 bytes is typical).' },
   VOICE_AUDIO_FORMAT: { setup: false, doc: 'The audio start message announced a format other than s16le, 16000 Hz, mono, or a frame had an odd byte length. The session is aborted.' },
