@@ -13,7 +13,7 @@ test('an invalid hub config exits 78 and lists every problem', async () => {
   const file = path.join(TMP, 'bad-hub.json');
   fs.writeFileSync(file, JSON.stringify({ stt: { engine: 'whisper' }, session: { timeoutMs: -1 }, mqtt: { topicRoot: 'voice/#' }, bogusKey: 1 }));
   const p = runNode('hub/main.js', ['--config', file], { VOICE_HUB_BROKER_PORT: '99999' });
-  const code = await p.exited;
+  const code = await p.waitExit();
   assert.equal(code, 78);
   const out = p.lines.join('\n');
   assert.match(out, /VOICE_CONFIG_INVALID/);
@@ -23,7 +23,7 @@ test('an invalid hub config exits 78 and lists every problem', async () => {
 
 test('an invalid satellite config exits 78 and lists every problem', async () => {
   const p = runNode('satellite/main.js', ['--satellite-id', 'bad/id', '--wake-threshold', '2', '--audio-source', 'tape']);
-  assert.equal(await p.exited, 78);
+  assert.equal(await p.waitExit(), 78);
   const out = p.lines.join('\n');
   for (const key of ['satellite.id', 'wake.threshold', 'audio.source']) assert.match(out, new RegExp(key.replace('.', '\\.')));
 });

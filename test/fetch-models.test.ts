@@ -1,13 +1,13 @@
 /** The model fetcher: checksummed download and unpack from a local server; a clear message when offline; a checksum mismatch is refused. */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DIST, freePort, ROOT, TMP } from './helpers';
+import { DIST, freePort, ROOT, spawnTracked, TMP, withTimeout } from './helpers';
 
 let server: http.Server;
 let base = '';
@@ -37,13 +37,13 @@ before(async () => {
 after(() => server?.close());
 
 function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(DIST, 'scripts', 'fetch-models.js'), ...args], { cwd: ROOT });
+  return withTimeout(new Promise((resolve) => {
+    const p = spawnTracked(process.execPath, [path.join(DIST, 'scripts', 'fetch-models.js'), ...args], { cwd: ROOT });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     p.once('exit', (code) => resolve({ code, out }));
-  });
+  }), 60000, `fetch-models ${args.join(' ')} to exit`);
 }
 
 test('downloads, verifies and unpacks a model', async () => {

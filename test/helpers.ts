@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readWav, wavFromPcm } from '../common/wav';
 import { to16kMono } from '../satellite/audio/wav';
@@ -11,6 +12,50 @@ import { to16kMono } from '../satellite/audio/wav';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist');
 export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'voice-test-'));
+
+/** Rejects with a clear error if `p` has not settled within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** Every child a test file starts; the `after` below kills the ones still running, whatever the tests did. */
+const children = new Set<ChildProcess>();
+
+/** Registers a child process so it is killed after the file's tests even if an assertion threw first. */
+export function track<C extends ChildProcess>(child: C): C {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** spawn() whose child is killed after the file's tests (same overloads as spawn). */
+export const spawnTracked = ((...args: Parameters<typeof spawn>) => track(spawn(...args))) as unknown as typeof spawn;
+
+/** Kills every tracked child still running (SIGTERM, then SIGKILL after 5 s); waits at most 10 s. */
+export async function killAll(): Promise<void> {
+  await Promise.all(
+    [...children].map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const gone = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill('SIGTERM');
+      const k = setTimeout(() => c.kill('SIGKILL'), 5000);
+      await withTimeout(gone, 10000, `pid ${c.pid} to exit`).catch(() => undefined);
+      clearTimeout(k);
+    }),
+  );
+}
+
+// In a test file (run by `node --test`, or directly), a root-level `after` kills any child still running, even when a
+// test or hook threw. Not registered for scripts that borrow these helpers (bench): that would start a test run.
+if (process.env.NODE_TEST_CONTEXT !== undefined || /\.test\.js$/.test(require.main?.filename ?? '')) after(killAll);
+// Last resort for any user of these helpers: no child outlives this process.
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 /** Speaks text with flite's slt voice; returns 16 kHz mono s16le PCM. */
 export function speak(text: string): Buffer {
@@ -93,13 +138,17 @@ export interface Proc {
   lines: string[];
   /** Resolves with the first log line (parsed JSON) matching the predicate. */
   waitLog(pred: (o: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code; await it only through waitExit (or withTimeout). */
   exited: Promise<number | null>;
+  /** The exit code, or a rejection if the process has not exited within timeoutMs. */
+  waitExit(timeoutMs?: number): Promise<number | null>;
+  /** SIGTERM, SIGKILL after 8 s; resolves with the exit code (rejects if even SIGKILL took over 15 s). */
   stop(): Promise<number | null>;
 }
 
 /** Runs one of our processes (dist/<script>) with args; collects stdout JSON log lines. */
 export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: string[] = [];
   const waiters: { pred: (o: Record<string, unknown>) => boolean; resolve: (o: Record<string, unknown>) => void }[] = [];
   let buf = '';
@@ -132,6 +181,9 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
     child,
     lines,
     exited,
+    waitExit(timeoutMs = 30000) {
+      return withTimeout(exited, timeoutMs, `${script} to exit`);
+    },
     waitLog(pred, timeoutMs = 30000) {
       const seen = lines.map((l) => {
         try {
@@ -161,9 +213,11 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
+      try {
+        return await withTimeout(exited, 15000, `${script} to stop`);
+      } finally {
+        clearTimeout(t);
+      }
     },
   };
 }

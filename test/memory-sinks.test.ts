@@ -1,12 +1,13 @@
 /** Conversation memory is forgotten after llm.historyIdleMs; the command sink (aplay) plays through PulseAudio. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { CommandSink } from '../satellite/playback/sinks';
-import { Collector, jsonOf, speakSession } from './helpers';
+import { Collector, jsonOf, spawnTracked, speakSession } from './helpers';
 import { startHub } from './hub-helpers';
 import { OllamaDouble, tokenize } from './ollama-double';
 import { ensureVirtualSpeaker } from './pulse';
+
+before(() => ensureVirtualSpeaker());
 
 test('memory is kept between turns and forgotten after llm.historyIdleMs', async () => {
   const double = await new OllamaDouble().start();
@@ -31,8 +32,7 @@ test('memory is kept between turns and forgotten after llm.historyIdleMs', async
 });
 
 test('the command sink plays raw PCM through aplay into PulseAudio', async () => {
-  ensureVirtualSpeaker();
-  const rec = spawn('parec', ['-d', 'vspk.monitor', '--raw', '--format=s16le', '--rate=16000', '--channels=1']);
+  const rec = spawnTracked('parec', ['-d', 'vspk.monitor', '--raw', '--format=s16le', '--rate=16000', '--channels=1']);
   const got: Buffer[] = [];
   rec.stdout.on('data', (d: Buffer) => got.push(d));
   await new Promise((r) => setTimeout(r, 300));

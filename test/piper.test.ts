@@ -79,7 +79,7 @@ test('missing and invalid voices are coded errors; an explicit Piper voice that 
   fs.copyFileSync(`${VOICE}.json`, `${fake}.json`);
   await assert.rejects(new PiperEngine({ voice: fake, speaker: 0, lengthScale: 0 }).start(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_TTS_VOICE_INVALID' && /not a Piper voice/.test(e.message));
   const hub = runNode('hub/main.js', ['--broker-port', '0', '--stt-workers', '1', '--tts-engine', 'piper', '--tts-piper-voice', path.join(TMP, 'none.onnx')]);
-  assert.equal(await hub.exited, 78);
+  assert.equal(await hub.waitExit(), 78);
   assert.ok(hub.lines.some((l) => l.includes('VOICE_TTS_VOICE_MISSING')));
 });
 

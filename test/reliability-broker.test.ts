@@ -5,17 +5,20 @@
  * 10 s of the broker being back, and the retained status topics are right.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { wavFromPcm } from '../common/wav';
-import { Collector, freePort, jsonOf, type Proc, runNode, silence, speak, TMP, waitPort, wer } from './helpers';
+import { Collector, freePort, jsonOf, type Proc, runNode, silence, spawnTracked, speak, TMP, waitPort, wer, withTimeout } from './helpers';
 import { ensureVirtualMic, sh } from './pulse';
 
 function mosquitto(port: number): ChildProcess {
-  return spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+  return spawnTracked('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
 }
+
+// Satellites here listen on the PulseAudio virtual microphone.
+before(() => ensureVirtualMic());
 
 const SPOKEN = 'turn on the hallway light';
 
@@ -55,12 +58,11 @@ test('external Mosquitto restarted: reconnect, a session within 10 s, retained s
   let sat: Proc | undefined;
   try {
     await hub.waitLog((o) => o.msg === 'hub ready');
-    ensureVirtualMic();
     sat = satellite(url, 'rb-mosq');
     await sat.waitLog((o) => o.msg === 'satellite listening');
     await new Promise((r) => setTimeout(r, 1000));
     broker.kill('SIGKILL');
-    await new Promise((r) => broker.once('exit', r));
+    await withTimeout(new Promise((r) => broker.once('exit', r)), 60000, 'broker to exit');
     await new Promise((r) => setTimeout(r, 1500));
     broker = mosquitto(port); // a new broker: no sessions, no retained messages
     await waitPort(port);
@@ -91,7 +93,6 @@ test('hub with embedded broker restarted: the satellite reconnects, a session wi
   let sat: Proc | undefined;
   try {
     await hub.waitLog((o) => o.msg === 'hub ready');
-    ensureVirtualMic();
     sat = satellite(url, 'rb-hub');
     await sat.waitLog((o) => o.msg === 'satellite listening');
     await new Promise((r) => setTimeout(r, 1000));

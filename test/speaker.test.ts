@@ -5,7 +5,7 @@
  * reports done.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,7 @@ import { loadConfig } from '../common/config';
 import { wavFromPcm } from '../common/wav';
 import { type HubConfig, hubSchema } from '../config/hub';
 import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
-import { Collector, jsonOf, type Proc, runNode, silence, startHubProcess, TMP, wer } from './helpers';
+import { Collector, jsonOf, type Proc, runNode, silence, spawnTracked, startHubProcess, TMP, wer } from './helpers';
 import { ensureVirtualSpeaker } from './pulse';
 
 let hub: { proc: Proc; url: string };
@@ -39,7 +39,7 @@ test('TTS plays through naudiodon into a PulseAudio sink', async (t) => {
   fs.writeFileSync(wav, wavFromPcm(silence(30000)));
   sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', 'spk', '--satellite-room', 'den', '--audio-source', 'wav', '--audio-wav', wav, '--playback-sink', 'speaker']);
   await sat.waitLog((o) => o.msg === 'satellite listening');
-  rec = spawn('parec', ['-d', 'vspk.monitor', '--raw', '--format=s16le', '--rate=16000', '--channels=1', '--latency-msec=50']);
+  rec = spawnTracked('parec', ['-d', 'vspk.monitor', '--raw', '--format=s16le', '--rate=16000', '--channels=1', '--latency-msec=50']);
   rec.stdout?.on('data', (d: Buffer) => recorded.push(d));
   await new Promise((r) => setTimeout(r, 500));
   const text = 'Please close the garage door before you go to bed.';

@@ -81,7 +81,7 @@ test('auto picks pocketsphinx without a Vosk model and Vosk with one', () => {
 
 test('a hub told to use Vosk without a model exits 78 with VOICE_STT_MODEL_MISSING', async () => {
   const hub = runNode('hub/main.js', ['--broker-port', '0', '--stt-engine', 'vosk', '--stt-vosk-model', path.join(TMP, 'absent-model')]);
-  const code = await hub.exited;
+  const code = await hub.waitExit();
   assert.equal(code, 78);
   assert.ok(hub.lines.some((l) => l.includes('VOICE_STT_MODEL_MISSING')), hub.lines.join('\n'));
 });

@@ -4,11 +4,10 @@
  * and exits 0 on SIGTERM. The unit files name what the code does.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ROOT, runNode, TMP } from './helpers';
+import { ROOT, runNode, spawnTracked, TMP } from './helpers';
 
 const LISTENER = `
 import socket, sys
@@ -21,7 +20,7 @@ while True:
 
 test('hub notifies READY, WATCHDOG and STOPPING and stops cleanly on SIGTERM', async () => {
   const sock = path.join(TMP, 'notify.sock');
-  const py = spawn('python3', ['-c', LISTENER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const py = spawnTracked('python3', ['-c', LISTENER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
   const got: string[] = [];
   let resolveLine: (() => void) | null = null;
   py.stdout.on('data', (d: Buffer) => {
@@ -44,7 +43,7 @@ test('hub notifies READY, WATCHDOG and STOPPING and stops cleanly on SIGTERM', a
     await until(() => got.some((l) => l.startsWith('READY=1')), 20000, 'READY=1');
     await until(() => got.includes('WATCHDOG=1'), 3000, 'WATCHDOG=1');
     hub.child.kill('SIGTERM');
-    assert.equal(await hub.exited, 0);
+    assert.equal(await hub.waitExit(), 0);
     await until(() => got.includes('STOPPING=1'), 3000, 'STOPPING=1');
     assert.ok(got.find((l) => l.startsWith('READY=1'))?.includes(`MAINPID=${hub.child.pid}`));
   } finally {

@@ -66,7 +66,7 @@ test('a satellite with a bad Porcupine key exits 78 with the coded error (system
   try {
     const line = await hub.waitLog((o) => o.msg === 'embedded MQTT broker listening');
     const sat = runNode('satellite/main.js', ['--mqtt-url', `mqtt://127.0.0.1:${line.port as number}`, '--audio-source', 'wav', '--audio-wav', wav], { VOICE_SAT_WAKE_PORCUPINE_ACCESS_KEY: 'bad-key' });
-    const code = await sat.exited;
+    const code = await sat.waitExit();
     assert.equal(code, 78);
     assert.ok(sat.lines.some((l) => l.includes('VOICE_WAKE_ACCESS_KEY')), sat.lines.join('\n'));
   } finally {
