@@ -59,18 +59,21 @@ test('listen opens a session without the wake word; the hub transcribes it', asy
 });
 
 test('mute shows in status and blocks listen; unmute restores; stop ends a live session', async () => {
+  // Each status wait looks only at messages received after its command (`from`), never at the retained or earlier ones.
+  const beforeMute = col.messages.length;
   await cmd({ command: 'mute' });
-  await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).muted === true, 5000);
+  await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).muted === true, 5000, beforeMute);
   const wakesBefore = col.messages.filter((m) => m.topic === `${T}/wake`).length;
   await cmd({ command: 'listen' });
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(col.messages.filter((m) => m.topic === `${T}/wake`).length, wakesBefore, 'muted satellites do not listen');
+  const beforeUnmute = col.messages.length;
   await cmd({ command: 'unmute' });
-  await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).muted === false, 5000);
+  await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).muted === false, 5000, beforeUnmute);
   const from = col.messages.length;
   await cmd({ command: 'listen' });
   const wake = jsonOf(await col.next((t) => t === `${T}/wake`, 5000, from));
   await cmd({ command: 'stop', sessionId: wake.sessionId });
-  const stop = jsonOf(await col.next((t) => t === `${T}/audio/${String(wake.sessionId)}/stop`, 5000));
+  const stop = jsonOf(await col.next((t) => t === `${T}/audio/${String(wake.sessionId)}/stop`, 5000, from));
   assert.equal(stop.reason, 'command');
 });
