@@ -24,7 +24,10 @@ after(async () => {
   await hub?.proc.stop();
 });
 
-test('five satellites: partials, then final transcripts within 35 % WER, tagged with satellite and room', async (t) => {
+/** Per utterance: flite + pocketsphinx measured 0-20 % on each of these five commands (pooled 10.3 %, 3 errors in 29 words). */
+const MAX_WER_EACH = 0.4;
+
+test('five satellites: partials, then final transcripts within 35 % WER pooled and 40 % each, tagged with satellite and room', async (t) => {
   COMMANDS.forEach((command, i) => {
     const wav = wakeCommandWav(command);
     sats.push(runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', `sat${i}`, '--satellite-room', `room${i}`, '--audio-source', 'wav', '--audio-wav', wav]));
@@ -32,10 +35,13 @@ test('five satellites: partials, then final transcripts within 35 % WER, tagged 
   let errors = 0;
   let words = 0;
   const latencies: number[] = [];
+  const perUtterance: { id: string; command: string; text: string; rate: number }[] = [];
   await Promise.all(
     COMMANDS.map(async (command, i) => {
       const id = `sat${i}`;
-      const final = await sub.next((topic) => topic === `voice/satellite/${id}/transcript`, 60000);
+      const final = await sub.next((topic) => topic === `voice/satellite/${id}/transcript`, 60000).catch((e: Error) => {
+        throw new Error(`${e.message}; errors: ${sub.messages.filter((m) => m.topic.endsWith('/error')).map((m) => m.payload.toString()).join(' ')}`);
+      });
       const f = jsonOf(final);
       assert.equal(f.satellite, id);
       assert.equal(f.room, `room${i}`);
@@ -49,6 +55,7 @@ test('five satellites: partials, then final transcripts within 35 % WER, tagged 
       const w = wer(command, String(f.text));
       errors += w.errors;
       words += w.words;
+      perUtterance.push({ id, command, text: String(f.text), rate: w.rate });
       // End of speech in wall time, from the satellite's stop: it arrives (audioMs - speechEndMs) after the speech ended.
       const stopMsg = await sub.next((topic, p) => topic === `voice/satellite/${id}/audio/${f.sessionId as string}/stop` && p.length > 0, 10000);
       const stop = jsonOf(stopMsg);
@@ -61,6 +68,10 @@ test('five satellites: partials, then final transcripts within 35 % WER, tagged 
   latencies.sort((a, b) => a - b);
   t.diagnostic(`overall WER ${(rate * 100).toFixed(1)} % over ${COMMANDS.length} commands (${words} words); end of speech -> final median ${latencies[Math.floor(latencies.length / 2)]} ms, max ${latencies[latencies.length - 1]} ms`);
   assert.ok(rate <= 0.35, `WER ${(rate * 100).toFixed(1)} % exceeds 35 %`);
+  // A pooled figure can hide one bad utterance: each must be within MAX_WER_EACH on its own.
+  const bad = perUtterance.filter((u) => u.rate > MAX_WER_EACH);
+  assert.deepEqual(bad, [], `utterances above ${MAX_WER_EACH * 100} % WER: ${bad.map((u) => `${u.id} "${u.command}" -> "${u.text}" ${(u.rate * 100).toFixed(0)} %`).join('; ')}`);
+  assert.equal(perUtterance.length, COMMANDS.length);
   const wakes = sub.json((tp) => tp.endsWith('/wake'));
   assert.equal(new Set(wakes.map((w) => w.sessionId)).size, COMMANDS.length, 'one wake per satellite');
   assert.deepEqual(sub.json((tp) => tp.endsWith('/error')), [], 'no errors on a clean run');
