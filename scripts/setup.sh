@@ -36,6 +36,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# onnxruntime-node's install script would download CUDA binaries from GitHub (and fail offline); the CPU
+# binaries in its npm tarball are all we use. Its script reads this variable (an .npmrc key would make npm
+# warn "Unknown project config" on every command).
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
   npm ci --no-audit --no-fund
