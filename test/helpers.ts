@@ -309,3 +309,74 @@ export async function speakSession(client: MqttClient, satellite: string, text: 
   await client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
   return sid;
 }
+
+/**
+ * A microphone the test speaks into: a FIFO that a satellite reads with its
+ * command source (`--audio-source command --audio-command "cat <fifo>"`).
+ * `play` writes PCM at real-time pace and reports when given offsets were
+ * written, i.e. when that audio reached the satellite: a clock independent
+ * of the satellite's own logs and timestamps.
+ */
+export class FifoMic {
+  readonly file: string;
+  private out?: fs.WriteStream;
+  private opened = false;
+
+  constructor(name: string) {
+    this.file = path.join(TMP, `${name}-mic.fifo`);
+    execFileSync('mkfifo', [this.file]);
+  }
+
+  /** The satellite's audio.command. */
+  get command(): string {
+    return `cat ${this.file}`;
+  }
+
+  /** Opens the write end; resolves once the satellite's `cat` has the other end open. */
+  async open(timeoutMs = 30000): Promise<void> {
+    const out = fs.createWriteStream(this.file);
+    this.out = out;
+    out.on('error', () => undefined); // EPIPE once the satellite is gone
+    await withTimeout(new Promise<void>((resolve) => out.once('open', () => resolve())), timeoutMs, `the satellite to open ${this.file}`);
+    this.opened = true;
+  }
+
+  private write(b: Buffer): Promise<void> {
+    const out = this.out;
+    if (!out) return Promise.reject(new Error('FifoMic.open() first'));
+    return new Promise((resolve, reject) => out.write(b, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /**
+   * Writes `pcm` in 100 ms chunks at real-time pace. Returns, for each byte
+   * offset in `marks`, the wall time (Date.now()) at which the chunk holding
+   * that byte had been handed to the satellite.
+   */
+  async play(pcm: Buffer, marks: number[] = []): Promise<number[]> {
+    const chunk = 3200;
+    const at = marks.map(() => Number.NaN);
+    const t0 = Date.now();
+    for (let off = 0, i = 0; off < pcm.length; off += chunk, i++) {
+      const wait = t0 + i * 100 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await this.write(pcm.subarray(off, off + chunk));
+      const now = Date.now();
+      marks.forEach((m, k) => {
+        if (Number.isNaN(at[k]) && m < off + chunk) at[k] = now;
+      });
+    }
+    return at;
+  }
+
+  /** Closes the write end (the satellite's `cat` sees EOF). If no reader ever came, unblocks the pending open. */
+  close(): void {
+    if (!this.opened && this.out) {
+      try {
+        fs.closeSync(fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // nothing to unblock
+      }
+    }
+    this.out?.end();
+  }
+}
