@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the compiled test files (dist/test/, built from test/*.test.ts) in two groups:
+#   - test/*.device.test.ts use the PulseAudio virtual sound card (one per user):
+#     one file at a time;
+#   - every other file shares no device: TEST_CONCURRENCY files at a time
+#     (default 2: the suite's files start real hub and satellite processes,
+#     and timing bounds assume they are not starved on a 2-core machine).
+# The device group runs first under `flock` on PULSE_TEST_LOCK (default
+# /tmp/pulse.lock) when flock exists, so several checkouts on one machine never
+# share the sound card at the same time. Only files with a source in test/ run
+# (a stale dist/ file of a renamed test is skipped). Exit status 1 if any failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node_args=(--expose-gc --test --test-timeout=300000)
+device=()
+other=()
+for src in test/*.test.ts; do
+  js="dist/${src%.ts}.js"
+  [ -f "$js" ] || { echo "run-tests: $js missing; build first (npx tsc -p tsconfig.json)" >&2; exit 1; }
+  case "$src" in
+    *.device.test.ts) device+=("$js") ;;
+    *) other+=("$js") ;;
+  esac
+done
+lock=()
+if command -v flock >/dev/null; then lock=(flock "${PULSE_TEST_LOCK:-/tmp/pulse.lock}"); fi
+status=0
+start=$(date +%s)
+echo "run-tests: ${#device[@]} device files one at a time"
+"${lock[@]}" node "${node_args[@]}" --test-concurrency=1 "${device[@]}" || status=1
+mid=$(date +%s)
+echo "run-tests: ${#other[@]} other files, ${TEST_CONCURRENCY:-2} at a time"
+node "${node_args[@]}" --test-concurrency="${TEST_CONCURRENCY:-2}" "${other[@]}" || status=1
+end=$(date +%s)
+echo "run-tests: device files $((mid - start)) s, other files $((end - mid)) s, total $((end - start)) s"
+exit $status
