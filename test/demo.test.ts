@@ -17,7 +17,7 @@ test('npm run demo (--once): three transcripts, three spoken replies', async () 
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await withTimeout(new Promise<number | null>((resolve) => p.once('exit', resolve)), 60000, 'p to exit');
+  const code = await withTimeout(new Promise<number | null>((resolve) => p.once('exit', resolve)), 180000, 'the demo to exit');
   assert.equal(code, 0, out);
   assert.equal(out.match(/FINAL \(living-room\)/g)?.length, 3, out);
   assert.equal(out.match(/REPLY \(llm\): "Done\. Anything else I can do\?"/g)?.length, 3, out);
