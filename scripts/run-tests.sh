@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the compiled test files (dist/test/, built from test/*.test.ts) in two groups:
-#   - test/*.device.test.ts use the PulseAudio virtual sound card (one per user):
+#   - test/*.device.test.ts use the PulseAudio virtual sound card (one per user),
+#     and the files in ALONE need the machine to themselves (e2e: five
+#     satellites and their decoding at once, with latency and STT time limits):
 #     one file at a time;
 #   - every other file shares no device: TEST_CONCURRENCY files at a time
 #     (default 2: the suite's files start real hub and satellite processes,
@@ -12,21 +14,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node_args=(--expose-gc --test --test-timeout=300000)
+ALONE=(test/e2e.test.ts)
 device=()
 other=()
 for src in test/*.test.ts; do
   js="dist/${src%.ts}.js"
   [ -f "$js" ] || { echo "run-tests: $js missing; build first (npx tsc -p tsconfig.json)" >&2; exit 1; }
-  case "$src" in
-    *.device.test.ts) device+=("$js") ;;
-    *) other+=("$js") ;;
-  esac
+  if [[ "$src" == *.device.test.ts || " ${ALONE[*]} " == *" $src "* ]]; then device+=("$js"); else other+=("$js"); fi
 done
 lock=()
 if command -v flock >/dev/null; then lock=(flock "${PULSE_TEST_LOCK:-/tmp/pulse.lock}"); fi
 status=0
 start=$(date +%s)
-echo "run-tests: ${#device[@]} device files one at a time"
+echo "run-tests: ${#device[@]} device (and ALONE) files one at a time"
 "${lock[@]}" node "${node_args[@]}" --test-concurrency=1 "${device[@]}" || status=1
 mid=$(date +%s)
 echo "run-tests: ${#other[@]} other files, ${TEST_CONCURRENCY:-2} at a time"
