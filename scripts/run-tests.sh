@@ -2,7 +2,9 @@
 # Runs the compiled test files (dist/test/, built from test/*.test.ts) in two groups:
 #   - test/*.device.test.ts use the PulseAudio virtual sound card (one per user),
 #     and the files in ALONE need the machine to themselves (e2e: five
-#     satellites and their decoding at once, with latency and STT time limits):
+#     satellites and their decoding at once, with latency and STT time limits;
+#     demo: a fixed WAV whose next wake word barges in on a reply that a
+#     starved hub delivered late):
 #     one file at a time;
 #   - every other file shares no device: TEST_CONCURRENCY files at a time
 #     (default 2: the suite's files start real hub and satellite processes,
@@ -14,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node_args=(--expose-gc --test --test-timeout=300000)
-ALONE=(test/e2e.test.ts)
+ALONE=(test/e2e.test.ts test/demo.test.ts)
 device=()
 other=()
 for src in test/*.test.ts; do
