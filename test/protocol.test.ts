@@ -27,10 +27,10 @@ test('topic builders honour the configured root, and parseTopic inverts every on
   const t = topics('house/voice');
   assert.equal(t.transcript('kitchen'), 'house/voice/satellite/kitchen/transcript');
   const kinds = new Set<string>();
-  for (const [name, fn] of Object.entries(t)) {
-    if (typeof fn !== 'function') continue;
+  const builders = Object.entries(t).filter((e): e is [string, (...a: string[]) => string] => typeof e[1] === 'function');
+  for (const [name, fn] of builders) {
     const args = fn.length === 0 ? [] : fn.length === 1 ? [name === 'announceRoom' ? 'hall' : 'kitchen'] : ['kitchen', 's1'];
-    const topic = (fn)(...args);
+    const topic = fn(...args);
     const p = parseTopic('house/voice', topic);
     assert.ok(p && p.kind !== 'invalid', `${name}: ${topic} -> ${JSON.stringify(p)}`);
     kinds.add(p.kind);
@@ -39,7 +39,7 @@ test('topic builders honour the configured root, and parseTopic inverts every on
     else if (fn.length === 1) assert.deepEqual(p, { kind: p.kind, satellite: 'kitchen' }, name);
   }
   // Each builder maps to its own kind: no two topics are confused.
-  assert.equal(kinds.size, Object.values(t).filter((f) => typeof f === 'function').length);
+  assert.equal(kinds.size, builders.length);
   assert.deepEqual(parseTopic('house/voice', t.audio('kitchen', 's1')), { kind: 'audio', satellite: 'kitchen', sessionId: 's1' });
   assert.deepEqual(parseTopic('house/voice', t.announceRoom('hall')), { kind: 'announceRoom', room: 'hall' });
   assert.equal(parseTopic('house/voice', 'other/satellite/kitchen/wake'), null);
