@@ -15,10 +15,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ErrorCode, toVoiceError } from '../../common/errors';
-import { type HandledPayload, now, parseJson, type ReplyPayload, type TranscriptPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
+import { now, parseJson, type ReplyPayload, type TranscriptPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { ChatMessage, LlmClient } from '../llm/ollama';
 import type { TtsEngine } from '../tts/engine';
+import { Claims } from './claims';
+import { ConversationMemory } from './memory';
 import { asksQuestion, SentenceSplitter } from './sentences';
 
 interface Reply {
@@ -36,37 +38,30 @@ interface Reply {
   firstSentenceAt?: number;
 }
 
-interface Memory {
-  turns: ChatMessage[];
-  lastAt: number;
-}
-
 export interface ReplyEngines {
   llm: LlmClient;
   /** Absent when no TTS engine could start: replies are published as text only. */
   tts?: TtsEngine;
 }
 
-const HANDLED_KEEP_MS = 30000;
-
 export class ReplyManager implements Feature {
   readonly name = 'replies';
   readonly subscriptions: string[];
   readonly handlers: TopicHandlers;
   private readonly active = new Map<string, Reply>(); // satellite -> reply being produced or spoken
-  private readonly waiting = new Map<string, { sessionId: string; ctl: AbortController; resolve: (h: HandledPayload | null) => void }>();
-  private readonly handled = new Map<string, { h: HandledPayload; at: number }>(); // sessionId -> early claim
-  private readonly memory = new Map<string, Memory>();
+  private readonly claims = new Claims();
+  private readonly memory: ConversationMemory;
   readonly stats = { replies: 0, aborted: 0, llmErrors: 0 };
 
   constructor(
     private readonly ctx: HubContext,
     private readonly engines: ReplyEngines,
   ) {
+    this.memory = new ConversationMemory({ turns: ctx.config.llm.historyTurns, idleMs: ctx.config.llm.historyIdleMs });
     const s = ctx.topics.sub;
     this.subscriptions = [s.allHandled, s.allCommands, s.allPlayed];
     this.handlers = {
-      handled: (t, payload, topic) => this.onHandled(t.satellite, validateHandled(topic, parseJson(topic, payload))),
+      handled: (t, payload, topic) => this.claims.claim(t.satellite, validateHandled(topic, parseJson(topic, payload))),
       command: (t, payload, topic) => {
         // The satellite reports bad commands itself; the hub only acts on stop and mute.
         let command;
@@ -106,31 +101,7 @@ export class ReplyManager implements Feature {
     this.abortSatellite(t.satellite, 'new transcript');
     this.ctx.bus.emit('replyStarted', { satellite: t.satellite, sessionId: t.sessionId });
     const ctl = new AbortController();
-    const claim = new Promise<HandledPayload | null>((resolve) => {
-      const early = this.handled.get(t.sessionId);
-      if (early) {
-        this.handled.delete(t.sessionId);
-        resolve(early.h);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.waiting.delete(t.satellite);
-        resolve(null);
-      }, this.ctx.config.reply.handledWaitMs);
-      ctl.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve(null);
-      });
-      this.waiting.set(t.satellite, {
-        sessionId: t.sessionId,
-        ctl,
-        resolve: (h) => {
-          clearTimeout(timer);
-          this.waiting.delete(t.satellite);
-          resolve(h);
-        },
-      });
-    });
+    const claim = this.claims.wait(t.satellite, t.sessionId, this.ctx.config.reply.handledWaitMs, ctl);
     void claim.then((h) => {
       const nothing = (aborted: boolean) => this.ctx.bus.emit('replyFinished', { satellite: t.satellite, sessionId: t.sessionId, aborted, spoke: false });
       if (ctl.signal.aborted) return nothing(true);
@@ -144,19 +115,6 @@ export class ReplyManager implements Feature {
     });
   }
 
-  /** An automation claims a transcript: voice/satellite/<id>/handled {sessionId, text?}. */
-  private onHandled(satellite: string, h: HandledPayload): void {
-    const w = this.waiting.get(satellite);
-    if (w && w.sessionId === h.sessionId) {
-      w.resolve(h);
-      return;
-    }
-    // Claims for a session still being transcribed are kept briefly.
-    const cutoff = Date.now() - HANDLED_KEEP_MS;
-    for (const [k, v] of this.handled) if (v.at < cutoff) this.handled.delete(k);
-    if (this.handled.size < 256) this.handled.set(h.sessionId, { h, at: Date.now() });
-  }
-
   /** Speaks `text` on the given satellites (bus: speak). */
   private announce(targets: string[], text: string, source: ReplyPayload['source']): void {
     for (const id of targets) void this.speakText(id, this.ctx.registry.get(id)?.room ?? 'default', randomUUID(), text, source);
@@ -164,11 +122,7 @@ export class ReplyManager implements Feature {
 
   /** Stops whatever the satellite is being told, LLM request included. */
   abortSatellite(satellite: string, why: string): void {
-    const w = this.waiting.get(satellite);
-    if (w) {
-      this.waiting.delete(satellite);
-      w.ctl.abort();
-    }
+    this.claims.abort(satellite);
     const r = this.active.get(satellite);
     if (!r) return;
     this.ctx.log.info({ satellite, sessionId: r.id, why }, 'reply aborted');
@@ -251,26 +205,9 @@ export class ReplyManager implements Feature {
     await this.finish(r, text);
   }
 
-  private history(satellite: string): ChatMessage[] {
-    const m = this.memory.get(satellite);
-    if (!m) return [];
-    if (Date.now() - m.lastAt > this.ctx.config.llm.historyIdleMs) {
-      this.memory.delete(satellite);
-      return [];
-    }
-    return m.turns;
-  }
-
-  private remember(satellite: string, user: string, assistant: string): void {
-    const max = this.ctx.config.llm.historyTurns * 2;
-    if (max === 0) return;
-    const turns = [...this.history(satellite), { role: 'user', content: user }, { role: 'assistant', content: assistant }];
-    this.memory.set(satellite, { turns: turns.slice(-max), lastAt: Date.now() });
-  }
-
   /** Conversation memory of a satellite (for tests and diagnostics). */
   memoryOf(satellite: string): ChatMessage[] {
-    return this.history(satellite);
+    return this.memory.history(satellite);
   }
 
   private async askLlm(t: TranscriptPayload, transcriptAt: number): Promise<void> {
@@ -280,7 +217,7 @@ export class ReplyManager implements Feature {
     r.timings.handledWaitMs = Date.now() - transcriptAt;
     r.startedAt = transcriptAt;
     this.stats.replies++;
-    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.history(t.satellite), { role: 'user', content: t.text }];
+    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.memory.history(t.satellite), { role: 'user', content: t.text }];
     const splitter = new SentenceSplitter();
     let pending = '';
     let lastPartialAt = 0;
@@ -313,12 +250,12 @@ export class ReplyManager implements Feature {
     flushPartial(true);
     const text = r.text.trim();
     this.publishReply(r, text, { model: c.llm.model, error: errorCode });
-    if (text && !errorCode) this.remember(t.satellite, t.text, text);
+    if (text && !errorCode) this.memory.remember(t.satellite, t.text, text);
     await this.finish(r, errorCode ? c.reply.apology : text);
   }
 
   stop(): void {
     this.ctx.bus.removeOwner(this);
-    for (const sat of [...this.active.keys(), ...this.waiting.keys()]) this.abortSatellite(sat, 'shutdown');
+    for (const sat of [...this.active.keys(), ...this.claims.satellites()]) this.abortSatellite(sat, 'shutdown');
   }
 }
