@@ -5,15 +5,19 @@
  * never fail on a slow machine (the exit code is 0 unless something broke).
  *
  *   node dist/scripts/bench.js [--runs 20] [--only latency,concurrency,satellite,broker,engines] [--out docs/benchmarks.md]
+ *
+ * BENCH_QUICK=1 (or --quick): a smoke run that checks every section works in a few minutes (3 runs, short windows,
+ * fewer loads), written to $TMPDIR/voice-hub-bench-quick.md unless --out is given; its figures mean nothing.
+ * Sections are in scripts/bench/.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { benchBroker } from './bench/broker';
-import { machine, ONLY, OUT, ROOT, RUNS } from './bench/common';
+import { machine, MIN_P95, ONLY, OUT, QUICK, ROOT, RUNS } from './bench/common';
 import { benchEngines } from './bench/engines';
-import { benchLatency } from './bench/latency';
 import { benchConcurrency } from './bench/load';
+import { benchLatency } from './bench/latency';
 import { benchSatellite } from './bench/satellite';
 
 // ---------------------------------------------------------------- main
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
   await add('engines', '5. Engines', benchEngines);
   const doc = `# Benchmarks
 
-Written by \`npm run bench\` (\`scripts/bench.ts\`); ${RUNS} runs per figure unless a table says otherwise; medians and p95. Benchmarks report, they never fail a build; targets are from the project's issues and marked met or missed as measured.
+Written by \`npm run bench\` (\`scripts/bench.ts\`)${QUICK ? ' as a QUICK SMOKE RUN (BENCH_QUICK=1): these figures only show that each section works' : ''}; ${RUNS} runs per figure unless a table says otherwise, after warm-up, which no figure includes; medians, and p95 only where a figure has at least ${MIN_P95} samples; every table gives its sample count \`n\`. Benchmarks report, they never fail a build; targets are from the project's issues and marked met or missed as measured.
 
 ## Machine
 

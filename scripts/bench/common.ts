@@ -11,9 +11,12 @@ export function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
-export const RUNS = Number(arg('runs') ?? 20);
+/** BENCH_QUICK=1 (or --quick): a smoke run of every section in a few minutes; its figures mean nothing. */
+export const QUICK = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
+export const RUNS = Number(arg('runs') ?? (QUICK ? 3 : 20));
 export const ONLY = new Set((arg('only') ?? 'latency,concurrency,satellite,broker,engines').split(','));
-export const OUT = path.resolve(ROOT, arg('out') ?? 'docs/benchmarks.md');
+/** A quick run never overwrites the committed figures unless --out says so. */
+export const OUT = path.resolve(ROOT, arg('out') ?? (QUICK ? path.join(os.tmpdir(), 'voice-hub-bench-quick.md') : 'docs/benchmarks.md'));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- statistics
@@ -27,6 +30,17 @@ export const median = (xs: number[]) => pct(xs, 50);
 export const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 export const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 export const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+
+/** Fewer samples than this and a p95 is not reported (one sample would decide it). */
+export const MIN_P95 = 20;
+/** Fewer samples than this and a p99 is not reported. */
+export const MIN_P99 = 100;
+/** A percentile cell: the figure, or "-" when there are too few samples for it. */
+export function pctCell(xs: number[], p: 95 | 99, fmt: (x: number) => string): string {
+  return xs.length >= (p === 99 ? MIN_P99 : MIN_P95) ? fmt(pct(xs, p)) : '-';
+}
+/** p95, or NaN when there are fewer than MIN_P95 samples. */
+export const p95 = (xs: number[]) => (xs.length >= MIN_P95 ? pct(xs, 95) : Number.NaN);
 
 // ---------------------------------------------------------------- process probes (/proc)
 

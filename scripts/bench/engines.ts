@@ -6,7 +6,7 @@ import { PocketsphinxEngine } from '../../hub/stt/pocketsphinx';
 import { FliteEngine } from '../../hub/tts/flite';
 import { PiperEngine } from '../../hub/tts/piper';
 import { COMMANDS, wer } from '../../test/helpers';
-import { f3, frames, median, pct, ROOT, RUNS } from './common';
+import { f3, frames, median, MIN_P95, pctCell, ROOT, RUNS } from './common';
 import { commandPcms, FAST_ARGS } from './load';
 
 export async function benchEngines(): Promise<string> {
@@ -55,11 +55,11 @@ export async function benchEngines(): Promise<string> {
   await piper.start();
   const pi = await ttsRtf(piper);
   await piper.stop();
-  const row = (name: string, xs: number[], note: string) => `| ${name} | ${xs.length} | ${f3(median(xs))} | ${f3(pct(xs, 95))} | ${note} |`;
+  const row = (name: string, xs: number[], note: string) => `| ${name} | ${xs.length} | ${f3(median(xs))} | ${pctCell(xs, 95, f3)} | ${note} |`;
   return [
-    'Real-time factor = processing time / audio duration (lower is faster), one core, in-process.',
+    `Real-time factor = processing time / audio duration (lower is faster), one core, in-process. \`n\`: runs behind each figure; p95 only where n ≥ ${MIN_P95}.`,
     '',
-    '| engine | runs | RTF median | p95 | notes |',
+    '| engine | n | RTF median | p95 | notes |',
     '|---|---|---|---|---|',
     row('STT pocketsphinx, full search (args "")', sttFull.rtf, `WER ${(sttFull.wer * 100).toFixed(1)} % on the five commands; streaming 100 ms chunks + final`),
     row(`STT pocketsphinx, default (args "${config.stt.pocketsphinx.args}")`, sttDefault.rtf, `WER ${(sttDefault.wer * 100).toFixed(1)} %`),
