@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { benchBroker } from './bench/broker';
 import { machine, MIN_P95, ONLY, OUT, QUICK, ROOT, RUNS } from './bench/common';
 import { benchEngines } from './bench/engines';
-import { benchConcurrency } from './bench/load';
+import { benchConcurrency } from './bench/concurrency';
 import { benchLatency } from './bench/latency';
 import { benchSatellite } from './bench/satellite';
 

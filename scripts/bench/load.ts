@@ -1,52 +1,103 @@
-/** Sections 2 and 4's load: N MQTT clients streaming real speech to a hub; section 2: concurrency. */
+/** The load of sections 2 and 4: N MQTT clients, each a satellite streaming real speech to a hub at real-time pace. */
 import { randomUUID } from 'node:crypto';
-import * as os from 'node:os';
+import type { MqttClient } from 'mqtt';
 import { COMMANDS, silence, speak, wer } from '../../test/helpers';
-import { connect, cpuSeconds, f0, f2, frames, hubProcess, median, pct, rssPeak, RUNS, sleep } from './common';
+import { connect, cpuSeconds, frames, rssPeak, sleep } from './common';
+
+export const FAST_ARGS = '-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2';
 
 export interface LoadResult {
-  latencies: number[]; // stop sent -> final transcript received
-  frameLatencies: number[]; // publish -> delivery at a subscriber on the same broker
-  hubCpuCores: number;
-  hubRssPeakMb: number;
+  latencies: number[]; // stop sent -> final transcript received, measured rounds only
+  missing: number; // sessions with no final transcript within 30 s (counted as 30000 ms in latencies)
+  frameLatencies: number[]; // publish -> delivery at a subscriber on the same broker, matched by sequence number
+  framesSent: number; // frames whose delivery was watched
+  framesLost: number; // of those, never delivered
+  framesReordered: number; // delivered after a frame of the same session with a higher sequence number
+  hubCpuCores: number; // over the measured rounds only
+  brokerCpuCores: number; // same, for a broker in its own process (NaN when none)
+  hubRssPeakMb: number; // over the measured rounds only
   wer: number;
 }
 
-/** N MQTT clients, each a satellite streaming a flite command at real-time pace, `rounds` times. */
-export async function load(url: string, hubPid: number, n: number, rounds: number, pcms: Buffer[], measureFrames: boolean): Promise<LoadResult> {
-  const clients = await Promise.all(Array.from({ length: n }, () => connect(url)));
-  const sub = await connect(url);
+export interface LoadOptions {
+  url: string;
+  hubPid: number;
+  /** A broker running in its own process, whose CPU is measured too. */
+  brokerPid?: number;
+  satellites: number;
+  rounds: number;
+  pcms: Buffer[];
+  /** Watch every frame's delivery (an extra subscriber to all audio: load of its own). */
+  measureFrames: boolean;
+}
+
+// Each frame carries its sequence number in the least significant bit of its first SEQ_BITS samples
+// (a change of at most 1 in 32768: inaudible to the decoder), so a delivery is matched to its publish by number, not by order.
+const SEQ_BITS = 16;
+const FRAME_BYTES = 3200;
+
+function stamp(frame: Buffer, seq: number): Buffer {
+  const b = Buffer.from(frame); // a copy: the PCM is shared by every round
+  for (let i = 0; i < SEQ_BITS; i++) b.writeInt16LE((b.readInt16LE(i * 2) & ~1) | ((seq >> i) & 1), i * 2);
+  return b;
+}
+
+function seqOf(frame: Buffer): number {
+  let seq = 0;
+  for (let i = 0; i < SEQ_BITS; i++) seq |= (frame.readInt16LE(i * 2) & 1) << i;
+  return seq;
+}
+
+/** One flite command per entry, with silence after it, padded to whole 100 ms frames (every frame carries a sequence number). */
+export function commandPcms(): Buffer[] {
+  return COMMANDS.map((c) => {
+    const pcm = Buffer.concat([speak(c), silence(300)]);
+    return Buffer.concat([pcm, Buffer.alloc((FRAME_BYTES - (pcm.length % FRAME_BYTES)) % FRAME_BYTES)]);
+  });
+}
+
+/** Runs one warm-up round, then `rounds` measured ones; CPU, RSS, latencies and frames count from the end of the warm-up. */
+export async function load(o: LoadOptions): Promise<LoadResult> {
+  const clients = await Promise.all(Array.from({ length: o.satellites }, () => connect(o.url)));
+  const sub = await connect(o.url);
   const finals = new Map<string, number>();
   const finalText = new Map<string, string>();
-  const sendTimes = new Map<string, number[]>();
-  const frameLatencies: number[] = [];
+  const sent = new Map<string, number>(); // `${topic}#${seq}` -> performance.now() at publish, until delivered
+  const lastSeq = new Map<string, number>();
+  const r: LoadResult = { latencies: [], missing: 0, frameLatencies: [], framesSent: 0, framesLost: 0, framesReordered: 0, hubCpuCores: Number.NaN, brokerCpuCores: Number.NaN, hubRssPeakMb: Number.NaN, wer: Number.NaN };
   sub.on('message', (topic, payload) => {
     if (topic.endsWith('/transcript')) {
-      const o = JSON.parse(payload.toString()) as { sessionId: string; text: string };
-      finals.set(o.sessionId, Date.now());
-      finalText.set(o.sessionId, o.text);
-    } else {
-      const sent = sendTimes.get(topic)?.shift();
-      if (sent !== undefined) frameLatencies.push(performance.now() - sent);
+      const t = JSON.parse(payload.toString()) as { sessionId: string; text: string };
+      finals.set(t.sessionId, Date.now());
+      finalText.set(t.sessionId, t.text);
+      return;
     }
+    if (payload.length < SEQ_BITS * 2) return;
+    const seq = seqOf(payload);
+    const key = `${topic}#${seq}`;
+    const at = sent.get(key);
+    if (at === undefined) return; // a warm-up frame, or a duplicate
+    sent.delete(key);
+    r.frameLatencies.push(performance.now() - at);
+    if (seq < (lastSeq.get(topic) ?? -1)) r.framesReordered++;
+    lastSeq.set(topic, Math.max(seq, lastSeq.get(topic) ?? -1));
   });
-  // Frame delivery is only observed for the broker comparison: the extra subscriber is load of its own.
-  await sub.subscribeAsync(measureFrames ? ['voice/satellite/+/transcript', 'voice/satellite/+/audio/+'] : ['voice/satellite/+/transcript'], { qos: 0 });
-  const latencies: number[] = [];
+  await sub.subscribeAsync(o.measureFrames ? ['voice/satellite/+/transcript', 'voice/satellite/+/audio/+'] : ['voice/satellite/+/transcript'], { qos: 0 });
   const wers: number[] = [];
-  const cpu0 = cpuSeconds(hubPid);
-  const t0 = Date.now();
-  const rss = rssPeak(hubPid);
-  for (let r = 0; r < rounds + 1; r++) {
-    const sessions = clients.map((c, i) => ({ c, i, sid: randomUUID(), pcm: pcms[(r + i) % pcms.length], text: COMMANDS[(r + i) % pcms.length], stopAt: 0 }));
-    await Promise.all(
-      sessions.map(async (s) => {
-        const T = `voice/satellite/load${s.i}`;
-        const time = new Date().toISOString();
-        await s.c.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: s.sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
-        await s.c.publishAsync(`${T}/audio/${s.sid}/start`, JSON.stringify({ sessionId: s.sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
-      }),
-    );
+  let cpu0 = 0;
+  let brokerCpu0 = 0;
+  let t0 = 0;
+  let rss: { stop: () => number } | undefined;
+  for (let round = 0; round <= o.rounds; round++) {
+    const measured = round > 0; // round 0 warms up: decoders being created
+    if (round === 1) {
+      cpu0 = cpuSeconds(o.hubPid);
+      if (o.brokerPid !== undefined) brokerCpu0 = cpuSeconds(o.brokerPid);
+      t0 = Date.now();
+      rss = rssPeak(o.hubPid);
+    }
+    const sessions = clients.map((c, i) => ({ c, i, sid: randomUUID(), pcm: o.pcms[(round + i) % o.pcms.length], text: COMMANDS[(round + i) % o.pcms.length], stopAt: 0 }));
+    await Promise.all(sessions.map((s) => open(s.c, `voice/satellite/load${s.i}`, s.sid)));
     // Real-time pace: one 100 ms frame per session every 100 ms.
     const fr = sessions.map((s) => frames(s.pcm));
     const maxFrames = Math.max(...fr.map((f) => f.length));
@@ -58,12 +109,12 @@ export async function load(url: string, hubPid: number, n: number, rounds: numbe
         const f = fr[j]?.[k];
         if (!f) continue;
         const topic = `voice/satellite/load${s.i}/audio/${s.sid}`;
-        if (measureFrames) {
-          const q = sendTimes.get(topic) ?? [];
-          q.push(performance.now());
-          sendTimes.set(topic, q);
+        const payload = stamp(f, k);
+        if (measured && o.measureFrames) {
+          sent.set(`${topic}#${k}`, performance.now());
+          r.framesSent++;
         }
-        s.c.publish(topic, f, { qos: 0 });
+        s.c.publish(topic, payload, { qos: 0 });
         if (k === (fr[j]?.length ?? 0) - 1) {
           s.stopAt = Date.now();
           s.c.publish(`voice/satellite/load${s.i}/audio/${s.sid}/stop`, JSON.stringify({ sessionId: s.sid, reason: 'silence', time: new Date().toISOString() }), { qos: 1 });
@@ -72,57 +123,32 @@ export async function load(url: string, hubPid: number, n: number, rounds: numbe
     }
     const deadline = Date.now() + 30000;
     while (sessions.some((s) => !finals.has(s.sid)) && Date.now() < deadline) await sleep(20);
-    if (r === 0) continue; // warm-up round: decoders being created
+    // Every frame of the round was published before its stop, and the final came after the stop: what is still unmatched
+    // after a further second is lost.
+    const grace = Date.now() + 1000;
+    while (sent.size > 0 && Date.now() < grace) await sleep(20);
+    r.framesLost += measured ? sent.size : 0;
+    sent.clear();
+    if (!measured) continue;
     for (const s of sessions) {
       const at = finals.get(s.sid);
-      latencies.push(at === undefined ? 30000 : at - s.stopAt);
+      if (at === undefined) r.missing++;
+      r.latencies.push(at === undefined ? 30000 : at - s.stopAt);
       wers.push(wer(s.text, finalText.get(s.sid) ?? '').rate);
     }
-    for (const s of sessions) sendTimes.delete(`voice/satellite/load${s.i}/audio/${s.sid}`);
   }
-  const cores = (cpuSeconds(hubPid) - cpu0) / ((Date.now() - t0) / 1000);
-  const hubRssPeakMb = rss.stop();
+  const seconds = (Date.now() - t0) / 1000;
+  r.hubCpuCores = (cpuSeconds(o.hubPid) - cpu0) / seconds;
+  if (o.brokerPid !== undefined) r.brokerCpuCores = (cpuSeconds(o.brokerPid) - brokerCpu0) / seconds;
+  r.hubRssPeakMb = rss?.stop() ?? Number.NaN;
+  r.wer = wers.reduce((a, b) => a + b, 0) / Math.max(1, wers.length);
   await Promise.all([...clients, sub].map((c) => c.endAsync()));
-  return { latencies, frameLatencies, hubCpuCores: cores, hubRssPeakMb, wer: wers.reduce((a, b) => a + b, 0) / Math.max(1, wers.length) };
+  return r;
 }
 
-export function commandPcms(): Buffer[] {
-  return COMMANDS.map((c) => Buffer.concat([speak(c), silence(300)]));
-}
-
-export const FAST_ARGS = '-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2';
-
-export async function benchConcurrency(): Promise<string> {
-  const pcms = commandPcms();
-  const rows: string[] = [];
-  const largest = { default: 0, fast: 0 };
-  const broken = { default: false, fast: false };
-  const profiles = [
-    { name: 'default' as const, env: {}, ns: [1, 2, 4, 8, 16, 32] },
-    // By environment: a flag value starting with "-" would be read as a flag.
-    { name: 'fast' as const, env: { VOICE_HUB_STT_POCKETSPHINX_ARGS: FAST_ARGS }, ns: [8, 16, 32] },
-  ];
-  for (const prof of profiles) {
-    for (const n of prof.ns) {
-      console.log(`concurrency (${prof.name} decoder): ${n} satellites x ${RUNS} rounds...`);
-      const hub = await hubProcess(['--reply-enabled', 'false'], prof.env);
-      const r = await load(hub.url, hub.proc.child.pid as number, n, RUNS, pcms, false);
-      await hub.proc.stop();
-      const worst = Math.max(...r.latencies);
-      const realtime = worst <= 500;
-      // Largest N of an unbroken run of real-time rows (the fast profile starts at 8: smaller N only get easier).
-      if (!realtime) broken[prof.name] = true;
-      else if (!broken[prof.name]) largest[prof.name] = n;
-      rows.push(`| ${prof.name} | ${n} | ${r.latencies.length} | ${f0(median(r.latencies))} | ${f0(pct(r.latencies, 95))} | ${f0(worst)} | ${f2(r.hubCpuCores)} | ${f0(r.hubRssPeakMb)} | ${(r.wer * 100).toFixed(0)} % | ${realtime ? 'yes' : 'no'} |`);
-    }
-  }
-  return [
-    `Each satellite is a real MQTT client (mqtt.js) streaming a flite-spoken command at real-time pace (100 ms frames) to the hub process (embedded aedes, pocketsphinx, ${os.availableParallelism()} STT worker threads), all at once, ${RUNS} rounds after one warm-up round. Latency: from the satellite's stop to the final transcript at a subscriber. "Real time" means no session over 500 ms. Decoder "default" is stt.pocketsphinx.args = "-maxhmmpf 3000"; "fast" is "${FAST_ARGS}" (lower accuracy, see the engine table). The load generator runs on the same 2 cores.`,
-    '',
-    '| decoder | satellites | sessions | latency median ms | p95 ms | max ms | hub CPU (cores) | hub RSS peak MB | WER | real time |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    `Largest N decoding in real time: **${largest.default}** with the default decoder, **${largest.fast}** with the fast one (target ≥ 16 with pocketsphinx on this machine: ${largest.default >= 16 ? 'met' : largest.fast >= 16 ? 'met with the fast decoder only' : 'missed'}).`,
-  ].join('\n');
+/** What a satellite sends when its wake word fires: wake, then the audio start. */
+async function open(c: MqttClient, base: string, sid: string): Promise<void> {
+  const time = new Date().toISOString();
+  await c.publishAsync(`${base}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
+  await c.publishAsync(`${base}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
 }
