@@ -19,13 +19,16 @@ export async function benchSatellite(): Promise<string> {
   // Nothing on the hub ends a streaming session inside the measurement: no length limit, no timeout, no engine endpoint.
   const hub = await hubProcess(['--reply-enabled', 'false', '--session-max-length-ms', HOUR, '--session-timeout-ms', HOUR, '--session-endpoint', 'false']);
   const windows = QUICK ? 4 : Math.max(20, RUNS);
-  const attempts = windows * 2;
+  const attempts = windows + Math.ceil(windows / 2); // room to discard a third of the windows
   const talk = 'The quick brown fox jumps over the lazy dog while the radio plays softly in the kitchen and the rain falls on the garden outside the window';
-  // Continuous speech with no wake word, long enough for both states with every window retried once.
+  // Continuous speech with no wake word, long enough for every try of both states. The WAV source holds it all in
+  // memory (RSS a microphone would not have), so it is no longer than that.
   const one = Buffer.concat([speak(talk), silence(200)]);
-  const needS = 30 + 2 * attempts * (WINDOW_S + GRACE_MS / 1000 + 1.5);
+  const needS = 30 + 2 * attempts * (WINDOW_S + GRACE_MS / 1000);
+  const pcm = Buffer.concat(Array.from({ length: Math.ceil((needS * 32000) / one.length) }, () => one));
+  const wavMb = pcm.length / 2 ** 20;
   const wav = path.join(TMP, 'bench-sat.wav');
-  fs.writeFileSync(wav, wavFromPcm(Buffer.concat(Array.from({ length: Math.ceil((needS * 32000) / one.length) }, () => one))));
+  fs.writeFileSync(wav, wavFromPcm(pcm));
   const mon = await connect(hub.url);
   const events: Event[] = [];
   let online = false;
@@ -101,7 +104,7 @@ export async function benchSatellite(): Promise<string> {
   await mon.endAsync();
   await sat.stop();
   await hub.proc.stop();
-  return report(idle, streaming, windows);
+  return report(idle, streaming, windows, attempts, wavMb);
 }
 
 /** Why a streaming window does not count, or undefined when the session streamed throughout it. */
@@ -119,7 +122,7 @@ function checkStreaming(events: Event[], sid: string | undefined, t0: number, t1
   return gap > MAX_GAP_MS ? `frames stalled (a gap of ${gap} ms)` : undefined;
 }
 
-function report(idle: Measured, streaming: Measured, windows: number): string {
+function report(idle: Measured, streaming: Measured, windows: number, attempts: number, wavMb: number): string {
   const row = (name: string, m: Measured) =>
     `| ${name} | ${m.cpu.length} × ${WINDOW_S} s | ${m.discarded.length} | ${f3(median(m.cpu))} | ${pctCell(m.cpu, 95, f3)} | ${f0(median(m.rss))} | ${f0(m.rss.length ? Math.max(...m.rss) : Number.NaN)} |`;
   const reasons = (name: string, m: Measured) => {
@@ -134,7 +137,7 @@ function report(idle: Measured, streaming: Measured, windows: number): string {
   const worstRss = Math.max(...idle.rss, ...streaming.rss);
   const short = idle.cpu.length < windows || streaming.cpu.length < windows ? ` Fewer valid windows than the ${windows} wanted: the figures rest on fewer samples.` : '';
   return [
-    `One satellite process (openWakeWord on onnxruntime-node with 1 thread, Silero VAD, WAV source at real-time pace over continuous flite speech): CPU-seconds per audio-second (= cores used, since audio flows in real time) and RSS from /proc, in ${WINDOW_S} s windows, after a warm-up (the satellite online, then 3 s) that no window includes. Idle: listening for the wake word over other speech; a window counts only if no session was open and nothing was sent. Streaming: in one session opened with the \`listen\` command (its first second not measured), sending every frame to the hub with the VAD running; the hub's session.maxLengthMs and session.timeoutMs and the satellite's vad.silenceMs, vad.maxUtteranceMs and vad.noSpeechMs are raised to an hour and session.endpoint is off, so nothing ends the session. Each streaming window is checked at a subscriber: it counts only if the session was open before it began and still open ${GRACE_MS} ms after it ended (no audio/stop, no final transcript) and frames kept arriving (at least 90 % of one per ${FRAME_MS} ms, no gap over ${MAX_GAP_MS} ms); windows that fail a check are discarded and counted (up to ${windows * 2} tries for ${windows} windows). \`n\`: valid windows; p95 only where n ≥ ${MIN_P95}.${short}`,
+    `One satellite process (openWakeWord on onnxruntime-node with 1 thread, Silero VAD, WAV source at real-time pace over continuous flite speech): CPU-seconds per audio-second (= cores used, since audio flows in real time) and RSS from /proc, in ${WINDOW_S} s windows, after a warm-up (the satellite online, then 3 s) that no window includes. Idle: listening for the wake word over other speech; a window counts only if no session was open and nothing was sent. Streaming: in one session opened with the \`listen\` command (its first second not measured), sending every frame to the hub with the VAD running; the hub's session.maxLengthMs and session.timeoutMs and the satellite's vad.silenceMs, vad.maxUtteranceMs and vad.noSpeechMs are raised to an hour and session.endpoint is off, so nothing ends the session. Each streaming window is checked at a subscriber: it counts only if the session was open before it began and still open ${GRACE_MS} ms after it ended (no audio/stop, no final transcript) and frames kept arriving (at least 90 % of one per ${FRAME_MS} ms, no gap over ${MAX_GAP_MS} ms); windows that fail a check are discarded and counted (up to ${attempts} tries for ${windows} windows). The WAV source holds its whole file in memory: ${f0(wavMb)} MB of the RSS is that file, which a microphone would not need. \`n\`: valid windows; p95 only where n ≥ ${MIN_P95}.${short}`,
     '',
     '| state | n | discarded | CPU-s per audio-s median | p95 | RSS median MB | RSS max MB |',
     '|---|---|---|---|---|---|---|',
