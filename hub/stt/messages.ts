@@ -5,7 +5,9 @@ export type ToWorker =
   | { type: 'final'; sid: string }
   | { type: 'abort'; sid: string }
   /** Asks the worker how many recognizers it holds (leak checks count inside the worker). */
-  | { type: 'stats'; id: number };
+  | { type: 'stats'; id: number }
+  /** Free every recognizer and exit (the pool's graceful stop). */
+  | { type: 'shutdown' };
 
 export type FromWorker =
   | { type: 'ready'; engine: string }

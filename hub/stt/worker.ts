@@ -85,6 +85,12 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'shutdown':
+      for (const s of live.values()) s.rec.free();
+      live.clear();
+      engine.unload();
+      process.exit(0);
+      return;
     case 'stats':
       post({ type: 'stats', id: m.id, recognizers: live.size });
       return;
