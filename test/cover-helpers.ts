@@ -102,10 +102,20 @@ export class LiveMic {
 
   /** Opens the FIFO (resolves once the satellite's cat has opened it) and starts feeding noise. */
   async open(timeoutMs = 20000): Promise<void> {
+    const opening = fs.promises.open(this.fifo, 'w');
+    let timer: NodeJS.Timeout | undefined;
     const fh = await Promise.race([
-      fs.promises.open(this.fifo, 'w'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`nobody opened ${this.fifo} within ${timeoutMs} ms`)), timeoutMs).unref()),
+      opening,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // Unblock the pending open (it holds a thread-pool thread) by opening the read end ourselves.
+          const rd = fs.openSync(this.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+          void opening.then((h) => h.close()).finally(() => fs.closeSync(rd));
+          reject(new Error(`nobody opened ${this.fifo} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }),
     ]);
+    clearTimeout(timer);
     this.fd = fh.fd;
     this.t0 = Date.now();
     const tick = () => {
