@@ -140,7 +140,7 @@ test('audio.source=command: a capture command writing raw PCM (cat of a file) fe
   fs.writeFileSync(raw, Buffer.concat([noise.floor(1000), noisySpeech('hey jarvis', noise), noise.floor(600), noisySpeech(spoken, noise), noise.floor(2500)]));
   const from = col.messages.length;
   // cat writes the whole file at once, then the command idles (exiting would make the satellite restart it).
-  const sat = runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', 'catsat', '--satellite-room', 'pantry', '--audio-source', 'command', '--audio-command', `sh -c 'cat ${raw}; exec sleep 600'`]);
+  const sat = runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', 'catsat', '--satellite-room', 'pantry', '--audio-source', 'command', '--audio-command', `sh -c 'cat ${raw}; exec sleep 120'`]);
   t.after(() => sat.stop());
   const wake = json(await nextJson(`${T('catsat')}/wake`, () => true, 30000, from));
   assert.equal(wake.wakeWord, 'hey_jarvis');
