@@ -8,7 +8,7 @@ export type ToWorker =
   | { type: 'stats'; id: number };
 
 export type FromWorker =
-  | { type: 'ready'; engine: string; warning?: string }
+  | { type: 'ready'; engine: string }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }

@@ -67,7 +67,6 @@ export class SttPool {
         if (m.type === 'ready') {
           ready = true;
           this.engineName = m.engine;
-          if (m.warning) this.log.warn(m.warning);
           resolve(slot);
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));
