@@ -77,6 +77,7 @@ const CHUNK_BYTES = CHUNK_MS * 32;
 export class LiveMic {
   readonly fifo: string;
   private fd = -1;
+  private fh?: fs.promises.FileHandle;
   private timer?: NodeJS.Timeout;
   private queue: { pcm: Buffer; done: () => void }[] = [];
   private readonly noise: Noise;
@@ -116,6 +117,7 @@ export class LiveMic {
       }),
     ]);
     clearTimeout(timer);
+    this.fh = fh;
     this.fd = fh.fd;
     this.t0 = Date.now();
     const tick = () => {
@@ -164,13 +166,8 @@ export class LiveMic {
     clearTimeout(this.timer);
     for (const q of this.queue) q.done();
     this.queue = [];
-    if (this.fd >= 0) {
-      try {
-        fs.closeSync(this.fd);
-      } catch {
-        /* already closed */
-      }
-    }
+    this.fd = -1;
+    void this.fh?.close().catch(() => undefined);
     try {
       fs.unlinkSync(this.fifo);
     } catch {
