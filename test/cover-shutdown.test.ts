@@ -1,0 +1,33 @@
+/**
+ * Graceful stop while a session is just opening: SIGTERM to the hub process
+ * right after a wake must still exit 0 (systemd then does not see a crash).
+ *
+ * Known bug (todo): the STT worker builds a spare pocketsphinx decoder
+ * (ps_init through koffi, ~0.25 s) just after a session opens; SttPool.stop()
+ * terminates the worker in the middle of that native call and the whole hub
+ * aborts with "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw"
+ * (SIGABRT) instead of exiting 0.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import mqtt from 'mqtt';
+import { startHubProcess } from './helpers';
+
+const TODO = 'hub aborts (SIGABRT, koffi napi_throw in newDecoder/ps_init) when SttPool.stop() terminates a worker that is building its spare decoder';
+
+test('SIGTERM right after a session opened: the hub still exits 0', { todo: TODO }, async (t) => {
+  const hub = await startHubProcess(['--stt-workers', '1', '--reply-enabled', 'false']);
+  t.after(() => hub.proc.stop());
+  const c = await mqtt.connectAsync(hub.url);
+  t.after(() => c.end(true));
+  const sid = randomUUID();
+  await c.publishAsync('voice/satellite/quick/wake', JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 1, time: new Date().toISOString() }), { qos: 1 });
+  await hub.proc.waitLog((o) => o.msg === 'session opened', 5000);
+  hub.proc.child.kill('SIGTERM');
+  const code = await Promise.race([hub.proc.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 12000))]);
+  const fatal = hub.proc.lines.filter((l) => /FATAL|napi_throw/.test(l));
+  assert.deepEqual(fatal, [], 'no fatal native error');
+  assert.equal(hub.proc.child.signalCode, null, `killed by ${String(hub.proc.child.signalCode)}`);
+  assert.equal(code, 0);
+});
