@@ -59,46 +59,77 @@ export function topics(root: string) {
 }
 export type Topics = ReturnType<typeof topics>;
 
-export type IncomingTopic =
-  | { kind: 'wake'; satellite: string }
-  | { kind: 'audio'; satellite: string; sessionId: string }
-  | { kind: 'audioStart'; satellite: string; sessionId: string }
-  | { kind: 'audioStop'; satellite: string; sessionId: string }
-  | { kind: 'satStatus'; satellite: string }
-  | { kind: 'command'; satellite: string }
-  | { kind: 'handled'; satellite: string }
-  | { kind: 'played'; satellite: string }
-  | { kind: 'announce'; satellite: string }
-  | { kind: 'tts'; satellite: string; sessionId: string }
-  | { kind: 'ttsStart'; satellite: string; sessionId: string }
-  | { kind: 'ttsStop'; satellite: string; sessionId: string };
+/** Topics of one satellite without a session id: `<root>/satellite/<id>/<rest>`. */
+const SATELLITE_TOPICS = {
+  wake: 'wake',
+  status: 'satStatus',
+  command: 'command',
+  handled: 'handled',
+  played: 'played',
+  announce: 'announce',
+  error: 'error',
+  transcript: 'transcript',
+  'transcript/partial': 'transcriptPartial',
+  reply: 'reply',
+  'reply/partial': 'replyPartial',
+} as const;
 
-/** Parses a topic under `root` into what it addresses, or null if it is none of ours. */
+/** Topics of one session: `<root>/satellite/<id>/<stream>/<sessionId>[/<suffix>]`. */
+const SESSION_TOPICS = {
+  audio: { '': 'audio', start: 'audioStart', stop: 'audioStop' },
+  tts: { '': 'tts', start: 'ttsStart', stop: 'ttsStop' },
+} as const;
+
+type SatelliteKind = (typeof SATELLITE_TOPICS)[keyof typeof SATELLITE_TOPICS];
+type SessionKind = (typeof SESSION_TOPICS)[keyof typeof SESSION_TOPICS][keyof (typeof SESSION_TOPICS)['audio']];
+
+type SatelliteTopic<K> = K extends SatelliteKind ? { kind: K; satellite: string } : never;
+type SessionTopic<K> = K extends SessionKind ? { kind: K; satellite: string; sessionId: string } : never;
+type RootTopic<K> = K extends 'hubStatus' | 'hubError' | 'announceAll' ? { kind: K; satellite?: undefined } : never;
+
+export type IncomingTopic =
+  | SatelliteTopic<SatelliteKind>
+  | SessionTopic<SessionKind>
+  | RootTopic<'hubStatus' | 'hubError' | 'announceAll'>
+  | { kind: 'announceRoom'; room: string; satellite?: undefined }
+  /** Under the root but not in the protocol: `satellite` is set when the satellite id is valid. */
+  | { kind: 'invalid'; satellite?: string; why: string };
+export type TopicKind = IncomingTopic['kind'];
+
+function hasKey<T extends object>(o: T, k: string): k is Extract<keyof T, string> {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/**
+ * Parses any topic of docs/protocol.md under `root` into what it addresses.
+ * Returns null for topics outside the root, and kind `invalid` (with the
+ * reason) for topics under it that the protocol does not define.
+ */
 export function parseTopic(root: string, topic: string): IncomingTopic | null {
-  const prefix = `${root}/satellite/`;
-  if (!topic.startsWith(prefix)) return null;
-  const parts = topic.slice(prefix.length).split('/');
-  const [satellite, kind, sessionId, sub] = parts;
-  if (!isValidId(satellite)) return null;
-  if (parts.length === 2 && kind === 'wake') return { kind: 'wake', satellite };
-  if (parts.length === 2 && kind === 'status') return { kind: 'satStatus', satellite };
-  if (parts.length === 2 && kind === 'command') return { kind: 'command', satellite };
-  if (parts.length === 2 && kind === 'handled') return { kind: 'handled', satellite };
-  if (parts.length === 2 && kind === 'played') return { kind: 'played', satellite };
-  if (parts.length === 2 && kind === 'announce') return { kind: 'announce', satellite };
-  if ((kind === 'audio' || kind === 'tts') && sessionId !== undefined) {
-    if (!isValidId(sessionId)) return null;
-    if (kind === 'audio') {
-      if (parts.length === 3) return { kind: 'audio', satellite, sessionId };
-      if (parts.length === 4 && sub === 'start') return { kind: 'audioStart', satellite, sessionId };
-      if (parts.length === 4 && sub === 'stop') return { kind: 'audioStop', satellite, sessionId };
-    } else {
-      if (parts.length === 3) return { kind: 'tts', satellite, sessionId };
-      if (parts.length === 4 && sub === 'start') return { kind: 'ttsStart', satellite, sessionId };
-      if (parts.length === 4 && sub === 'stop') return { kind: 'ttsStop', satellite, sessionId };
-    }
+  if (!topic.startsWith(`${root}/`)) return null;
+  const rest = topic.slice(root.length + 1);
+  if (rest === 'hub/status') return { kind: 'hubStatus' };
+  if (rest === 'hub/error') return { kind: 'hubError' };
+  if (rest === 'announce') return { kind: 'announceAll' };
+  const parts = rest.split('/');
+  if (parts[0] === 'room') {
+    if (parts.length === 3 && parts[2] === 'announce' && parts[1] !== '') return { kind: 'announceRoom', room: parts[1] };
+    return { kind: 'invalid', why: `not a room topic: ${topic}` };
   }
-  return null;
+  if (parts[0] !== 'satellite' || parts.length < 3) return { kind: 'invalid', why: `not a protocol topic: ${topic}` };
+  const satellite = parts[1];
+  if (!isValidId(satellite)) return { kind: 'invalid', why: `invalid satellite id in ${topic}: use 1-64 characters of A-Z a-z 0-9 _ -` };
+  const sub = parts.slice(2).join('/');
+  if (hasKey(SATELLITE_TOPICS, sub)) return { kind: SATELLITE_TOPICS[sub], satellite };
+  const stream = parts[2];
+  if (hasKey(SESSION_TOPICS, stream) && parts.length >= 4 && parts.length <= 5) {
+    const sessionId = parts[3];
+    if (!isValidId(sessionId)) return { kind: 'invalid', satellite, why: `invalid session id in ${topic}: use 1-64 characters of A-Z a-z 0-9 _ -` };
+    const suffix = parts[4] ?? '';
+    const kinds = SESSION_TOPICS[stream];
+    if (hasKey(kinds, suffix)) return { kind: kinds[suffix], satellite, sessionId };
+  }
+  return { kind: 'invalid', satellite, why: `unknown topic for satellite ${satellite}: ${topic}` };
 }
 
 // ---------------------------------------------------------------- payloads

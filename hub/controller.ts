@@ -1,51 +1,80 @@
 /**
- * The hub: builds its parts, starts them in order (broker, speech-to-text
- * workers, MQTT client, session manager) and stops them in reverse.
+ * The hub: builds its parts and starts them in order (broker, speech-to-text
+ * workers, text-to-speech, MQTT client, then the features on the bus: the
+ * satellite registry, sessions, replies, announcements), and stops them in
+ * reverse. Features talk through the event bus (hub/bus.ts) and declare
+ * their own MQTT topics; the router (hub/router.ts) dispatches to them.
+ *
+ * A wake, module by module: router -> sessions (opens a recognizer, emits
+ * wake and sessionOpened) -> stt/pool (worker threads) -> sessions (partials,
+ * the final transcript; emits transcript) -> reply/manager (automation claim,
+ * LLM, TTS to the satellite) -> registry (state of each satellite throughout).
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../common/log';
 import { connectMqtt, endMqtt } from '../common/mqtt';
-import { toVoiceError } from '../common/errors';
-import { PROTOCOL_VERSION, type StatusPayload, now, parseAnnounce, parseJson, parseTopic, topics, validateCommand, validateHandled, validatePlayed } from '../common/protocol';
+import { PROTOCOL_VERSION, type StatusPayload, now, topics } from '../common/protocol';
+import { ErrorReporter } from '../common/report';
 import { VERSION } from '../common/version';
 import type { HubConfig } from '../config/hub';
 import { EmbeddedBroker } from './broker';
+import { EventBus } from './bus';
+import { type Resolved, startStt, startTts } from './engines';
+import type { Feature, HubContext } from './feature';
+import { Announcements } from './features/announce';
 import { OllamaClient } from './llm/ollama';
+import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
-import { SessionManager } from './sessions';
+import { Router } from './router';
+import { SessionManager } from './sessions/manager';
+import type { SttPool } from './stt/pool';
 import type { TtsEngine } from './tts/engine';
-import { createTts } from './tts/select';
-import { SttPool } from './stt/pool';
 
 export class Hub {
   readonly config: HubConfig;
   readonly log: Logger;
   readonly topics: ReturnType<typeof topics>;
+  readonly bus: EventBus;
+  readonly registry: SatelliteRegistry;
+  readonly errors: ErrorReporter;
   broker?: EmbeddedBroker;
-  stt?: SttPool;
   mqtt?: MqttClient;
   sessions?: SessionManager;
   replies?: ReplyManager;
-  tts?: TtsEngine;
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
-
-  /** Matches <root>/room/<room>/announce. */
-  private readonly roomAnnounce: RegExp;
+  private sttEngine?: Resolved<SttPool>;
+  private ttsEngine?: Resolved<TtsEngine>;
+  /** Why no TTS runs when replies are on (text-only replies). */
+  private ttsError?: { code: string; message: string };
+  private features: Feature[] = [];
+  private router?: Router;
 
   constructor(ctx: { config: HubConfig; log: Logger }) {
     this.config = ctx.config;
     this.log = ctx.log;
     this.topics = topics(ctx.config.mqtt.topicRoot);
-    const escaped = ctx.config.mqtt.topicRoot.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
-    this.roomAnnounce = new RegExp(`^${escaped}/room/([^/]+)/announce$`);
+    this.bus = new EventBus(ctx.log.child({ module: 'bus' }));
+    this.registry = new SatelliteRegistry(ctx.config.mqtt.topicRoot);
+    this.errors = new ErrorReporter({ topics: this.topics, log: ctx.log, mqtt: () => this.mqtt });
   }
 
+  get stt(): SttPool | undefined {
+    return this.sttEngine?.engine;
+  }
+
+  get tts(): TtsEngine | undefined {
+    return this.ttsEngine?.engine;
+  }
+
+  /** The retained hub status: presence, and the engines really in use (with any fallback). */
   private status(state: 'online' | 'offline'): string {
     const p: StatusPayload = { state, protocol: PROTOCOL_VERSION, version: VERSION, name: this.config.hub.name, time: now() };
     if (state === 'online') {
-      p.stt = { engine: this.stt?.engineName, workers: this.stt?.workers };
-      p.tts = { engine: this.tts?.name ?? null, rate: this.tts?.format.rate };
+      const stt = this.sttEngine;
+      const tts = this.ttsEngine;
+      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, fallback: stt?.fallback };
+      p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
     }
     return JSON.stringify(p);
@@ -62,22 +91,8 @@ export class Hub {
       this.brokerUrl = c.mqtt.url;
     }
 
-    this.stt = new SttPool(c.stt, SttPool.defaultSize(c.stt.workers), this.log.child({ module: 'stt' }));
-    await this.stt.start();
-
-    if (c.reply.enabled) {
-      const tts = createTts(c.tts);
-      try {
-        await tts.start();
-        this.tts = tts;
-        this.log.info({ engine: tts.name, rate: tts.format.rate }, 'text-to-speech ready');
-      } catch (err) {
-        const e = toVoiceError(err, 'VOICE_TTS_FAILED');
-        // A voice named explicitly must work; otherwise the hub still transcribes and answers in text.
-        if (c.tts.engine === 'piper') throw e;
-        this.log.error({ code: e.code }, `${e.message}; replies will be text only`);
-      }
-    }
+    this.sttEngine = await startStt(c.stt, this.log.child({ module: 'stt' }));
+    if (c.reply.enabled) await this.startTts();
 
     const embedded = this.broker !== undefined;
     this.mqtt = await connectMqtt({
@@ -88,105 +103,46 @@ export class Hub {
       will: { topic: this.topics.hubStatus(), payload: this.status('offline') },
       log: this.log.child({ module: 'mqtt' }),
     });
+    const ctx: HubContext = { config: c, mqtt: this.mqtt, topics: this.topics, bus: this.bus, registry: this.registry, errors: this.errors, log: this.log };
+    const child = (module: string): HubContext => ({ ...ctx, log: this.log.child({ module }) });
+    this.registry.attach(child('registry'));
+    this.sessions = new SessionManager(child('sessions'), this.sttEngine.engine);
+    this.features = [this.registry, this.sessions];
+    if (c.reply.enabled) {
+      this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
+      this.features.push(this.replies, new Announcements(child('announce')));
+    }
+    for (const f of this.features) await f.start?.();
+    // Subscribe and announce presence now and whenever the broker comes back.
     const mqtt = this.mqtt;
-    const sessionsRef: { s?: SessionManager } = {};
-    this.replies = new ReplyManager({
-      config: c,
+    this.router = new Router({
+      root: c.mqtt.topicRoot,
       mqtt,
-      topics: this.topics,
-      llm: new OllamaClient(c.llm),
-      tts: this.tts,
-      log: this.log.child({ module: 'reply' }),
-      satellites: () => sessionsRef.s?.satellites() ?? new Map(),
+      errors: this.errors,
+      log: this.log.child({ module: 'router' }),
+      features: this.features,
+      onConnect: () => mqtt.publish(this.topics.hubStatus(), this.status('online'), { qos: 1, retain: true }),
     });
-    this.sessions = new SessionManager({ config: c, mqtt, root: c.mqtt.topicRoot, topics: this.topics, stt: this.stt, log: this.log.child({ module: 'sessions' }), replies: this.replies });
-    sessionsRef.s = this.sessions;
-    mqtt.on('message', (topic, payload) => this.route(topic, payload));
-    // Re-announce and re-subscribe whenever the broker comes back.
-    const announce = () => {
-      const s = this.topics.sub;
-      const filters = [s.allWakes, s.allAudio, s.allSatStatus];
-      if (c.reply.enabled) filters.push(s.allHandled, s.allCommands, s.allPlayed, s.allAnnounce, s.announceAll, s.announceRooms);
-      mqtt.subscribe(filters, { qos: 1 }, (err) => {
-        if (err) this.log.error({ err }, 'subscribe failed');
-      });
-      mqtt.publish(this.topics.hubStatus(), this.status('online'), { qos: 1, retain: true });
-    };
-    announce();
-    mqtt.on('connect', announce);
-    this.log.info({ broker: this.brokerUrl, engine: this.stt.engineName }, 'hub ready');
+    this.router.start();
+    this.log.info({ broker: this.brokerUrl, stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
   }
 
-
-  /** Routes one incoming message; never throws (bad payloads become coded errors). */
-  private route(topic: string, payload: Buffer): void {
-    const sessions = this.sessions as SessionManager;
-    const replies = this.replies as ReplyManager;
-    const root = this.config.mqtt.topicRoot;
+  private async startTts(): Promise<void> {
     try {
-      if (topic === this.topics.announceAll()) {
-        const a = parseAnnounce(topic, payload);
-        const targets = [...sessions.satellites()].filter(([, v]) => v.online).map(([id]) => id);
-        if (targets.length === 0) return this.hubError('VOICE_ANNOUNCE_NO_TARGET', 'announcement to all satellites, but none is online');
-        return replies.announce(targets, a.text);
-      }
-      const room = this.roomAnnounce.exec(topic);
-      if (room) {
-        const a = parseAnnounce(topic, payload);
-        const targets = [...sessions.satellites()].filter(([, v]) => v.online && v.room === room[1]).map(([id]) => id);
-        if (targets.length === 0) return this.hubError('VOICE_ANNOUNCE_NO_TARGET', `announcement to room "${room[1]}", but no satellite there is online`);
-        return replies.announce(targets, a.text);
-      }
-      const t = parseTopic(root, topic);
-      if (!t) return;
-      switch (t.kind) {
-        case 'handled':
-          return replies.onHandled(t.satellite, validateHandled(topic, parseJson(topic, payload)));
-        case 'announce': {
-          const a = parseAnnounce(topic, payload);
-          const known = sessions.satellites().get(t.satellite);
-          if (!known?.online) return this.hubError('VOICE_ANNOUNCE_NO_TARGET', `announcement to satellite "${t.satellite}", which is not online`);
-          return replies.announce([t.satellite], a.text);
-        }
-        case 'command': {
-          // The satellite reports bad commands itself; the hub only acts on stop.
-          let cmd;
-          try {
-            cmd = validateCommand(topic, parseJson(topic, payload));
-          } catch {
-            return;
-          }
-          if (cmd.command === 'stop' || cmd.command === 'mute') replies.abortSatellite(t.satellite, `${cmd.command} command`);
-          return;
-        }
-        case 'played': {
-          const p = validatePlayed(topic, parseJson(topic, payload));
-          if (p.reason !== 'done') replies.abortSatellite(t.satellite, `playback ${p.reason}`);
-          return;
-        }
-        default:
-          return sessions.handle(topic, payload);
-      }
+      this.ttsEngine = await startTts(this.config.tts, this.log.child({ module: 'tts' }));
+      this.log.info({ engine: this.ttsEngine.name, rate: this.ttsEngine.engine.format.rate }, 'text-to-speech ready');
     } catch (err) {
-      const e = toVoiceError(err);
-      const t = parseTopic(root, topic);
-      if (t) {
-        this.log.warn({ code: e.code, topic }, e.message);
-        this.mqtt?.publish(this.topics.error(t.satellite), JSON.stringify({ code: e.code, message: e.message, satellite: t.satellite, time: now() }), { qos: 1 });
-      } else {
-        this.hubError(e.code, e.message);
-      }
+      // A Piper voice named explicitly must work; otherwise the hub still transcribes and answers in text.
+      if (this.config.tts.engine === 'piper') throw err;
+      const e = this.errors;
+      this.ttsError = { code: (err as { code?: string }).code ?? 'VOICE_TTS_FAILED', message: (err as Error).message };
+      e.report('VOICE_TTS_FAILED', `${this.ttsError.message}; replies will be text only`);
     }
   }
 
-  private hubError(code: string, message: string): void {
-    this.log.warn({ code }, message);
-    this.mqtt?.publish(this.topics.hubError(), JSON.stringify({ code, message, time: now() }), { qos: 1 });
-  }
-
   async stop(): Promise<void> {
-    this.replies?.stop();
-    this.sessions?.stop();
+    this.router?.stop();
+    for (const f of [...this.features].reverse()) await f.stop?.();
     if (this.mqtt?.connected) {
       await new Promise<void>((resolve) => this.mqtt?.publish(this.topics.hubStatus(), this.status('offline'), { qos: 1, retain: true }, () => resolve()));
     }

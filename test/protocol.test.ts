@@ -23,14 +23,43 @@ test('every topic the code builds is in docs/protocol.md, and nothing else is', 
   assert.match(doc, /# MQTT protocol, version 1/);
 });
 
-test('topic builders honour the configured root, and parseTopic inverts them', () => {
+test('topic builders honour the configured root, and parseTopic inverts every one of them', () => {
   const t = topics('house/voice');
   assert.equal(t.transcript('kitchen'), 'house/voice/satellite/kitchen/transcript');
+  const kinds = new Set<string>();
+  const builders = Object.entries(t).filter((e): e is [string, (...a: string[]) => string] => typeof e[1] === 'function');
+  for (const [name, fn] of builders) {
+    const args = fn.length === 0 ? [] : fn.length === 1 ? [name === 'announceRoom' ? 'hall' : 'kitchen'] : ['kitchen', 's1'];
+    const topic = fn(...args);
+    const p = parseTopic('house/voice', topic);
+    assert.ok(p && p.kind !== 'invalid', `${name}: ${topic} -> ${JSON.stringify(p)}`);
+    kinds.add(p.kind);
+    if (fn.length === 2) assert.deepEqual(p, { kind: p.kind, satellite: 'kitchen', sessionId: 's1' }, name);
+    else if (name === 'announceRoom') assert.deepEqual(p, { kind: 'announceRoom', room: 'hall' });
+    else if (fn.length === 1) assert.deepEqual(p, { kind: p.kind, satellite: 'kitchen' }, name);
+  }
+  // Each builder maps to its own kind: no two topics are confused.
+  assert.equal(kinds.size, builders.length);
   assert.deepEqual(parseTopic('house/voice', t.audio('kitchen', 's1')), { kind: 'audio', satellite: 'kitchen', sessionId: 's1' });
-  assert.deepEqual(parseTopic('house/voice', t.audioStop('kitchen', 's1')), { kind: 'audioStop', satellite: 'kitchen', sessionId: 's1' });
-  assert.deepEqual(parseTopic('house/voice', t.wake('kitchen')), { kind: 'wake', satellite: 'kitchen' });
-  assert.equal(parseTopic('house/voice', 'house/voice/satellite/kitchen/audio/s1/bogus'), null);
+  assert.deepEqual(parseTopic('house/voice', t.announceRoom('hall')), { kind: 'announceRoom', room: 'hall' });
   assert.equal(parseTopic('house/voice', 'other/satellite/kitchen/wake'), null);
+});
+
+test('topics under the root that the protocol does not define parse as invalid, naming the satellite when its id is valid', () => {
+  const inv = (topic: string) => {
+    const p = parseTopic('voice', topic);
+    assert.ok(p && p.kind === 'invalid', `${topic} -> ${JSON.stringify(p)}`);
+    return p;
+  };
+  assert.equal(inv('voice/satellite/kitchen/audio/s1/bogus').satellite, 'kitchen');
+  assert.match(inv('voice/satellite/kitchen/audio/bad$id/start').why, /invalid session id/);
+  assert.equal(inv('voice/satellite/kitchen/audio/bad$id').satellite, 'kitchen');
+  assert.equal(inv('voice/satellite/kitchen/tts/a.b/stop').satellite, 'kitchen');
+  assert.equal(inv('voice/satellite/kitchen/wake/extra').satellite, 'kitchen');
+  assert.equal(inv('voice/satellite/bad$sat/wake').satellite, undefined);
+  assert.match(inv('voice/satellite/bad$sat/wake').why, /invalid satellite id/);
+  assert.equal(inv('voice/room//announce').satellite, undefined);
+  assert.equal(inv('voice/nothing').satellite, undefined);
 });
 
 test('validators reject bad payloads with VOICE_BAD_PAYLOAD', () => {

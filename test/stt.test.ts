@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { VoiceError } from '../common/errors';
 import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
-import { resolveEngineName } from '../hub/stt/select';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadConfig } from '../common/config';
 import { type HubConfig, hubSchema } from '../config/hub';
@@ -72,11 +71,6 @@ test('Vosk with a corrupt model is VOICE_STT_MODEL_INVALID, not a segfault', { s
   // libvosk returns NULL for a bad model; a recognizer on NULL would segfault the process.
   const engine = new VoskEngine({ model: fakeModelDir(), library: '' });
   assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_INVALID');
-});
-
-test('auto picks pocketsphinx without a Vosk model and Vosk with one', () => {
-  assert.equal(resolveEngineName({ ...config.stt, engine: 'auto', vosk: { model: path.join(TMP, 'none'), library: '' } }), 'pocketsphinx');
-  assert.equal(resolveEngineName({ ...config.stt, engine: 'auto', vosk: { model: fakeModelDir(), library: '' } }), 'vosk');
 });
 
 test('a hub told to use Vosk without a model exits 78 with VOICE_STT_MODEL_MISSING', async () => {

@@ -14,13 +14,13 @@
  * Announcements (announce topics) use steps 3-4 with given text.
  */
 import { randomUUID } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
 import { type ErrorCode, toVoiceError } from '../../common/errors';
-import type { Logger } from '../../common/log';
-import { type ErrorPayload, type HandledPayload, now, type ReplyPayload, type Topics, type TranscriptPayload } from '../../common/protocol';
-import type { HubConfig } from '../../config/hub';
+import { now, parseJson, type ReplyPayload, type TranscriptPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
+import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { ChatMessage, LlmClient } from '../llm/ollama';
 import type { TtsEngine } from '../tts/engine';
+import { Claims } from './claims';
+import { ConversationMemory } from './memory';
 import { asksQuestion, SentenceSplitter } from './sentences';
 
 interface Reply {
@@ -38,106 +38,91 @@ interface Reply {
   firstSentenceAt?: number;
 }
 
-interface Memory {
-  turns: ChatMessage[];
-  lastAt: number;
-}
-
-export interface ReplyContext {
-  config: HubConfig;
-  mqtt: MqttClient;
-  topics: Topics;
+export interface ReplyEngines {
   llm: LlmClient;
   /** Absent when no TTS engine could start: replies are published as text only. */
   tts?: TtsEngine;
-  log: Logger;
-  /** Satellites the hub has seen, with their room and presence. */
-  satellites: () => Map<string, { room: string; online: boolean }>;
 }
 
-const HANDLED_KEEP_MS = 30000;
-
-export class ReplyManager {
+export class ReplyManager implements Feature {
+  readonly name = 'replies';
+  readonly subscriptions: string[];
+  readonly handlers: TopicHandlers;
   private readonly active = new Map<string, Reply>(); // satellite -> reply being produced or spoken
-  private readonly waiting = new Map<string, { sessionId: string; ctl: AbortController; resolve: (h: HandledPayload | null) => void }>();
-  private readonly handled = new Map<string, { h: HandledPayload; at: number }>(); // sessionId -> early claim
-  private readonly memory = new Map<string, Memory>();
+  private readonly claims = new Claims();
+  private readonly memory: ConversationMemory;
   readonly stats = { replies: 0, aborted: 0, llmErrors: 0 };
 
-  constructor(private readonly ctx: ReplyContext) {}
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly engines: ReplyEngines,
+  ) {
+    this.memory = new ConversationMemory({ turns: ctx.config.llm.historyTurns, idleMs: ctx.config.llm.historyIdleMs });
+    const s = ctx.topics.sub;
+    this.subscriptions = [s.allHandled, s.allCommands, s.allPlayed];
+    this.handlers = {
+      handled: (t, payload, topic) => this.claims.claim(t.satellite, validateHandled(topic, parseJson(topic, payload))),
+      command: (t, payload, topic) => {
+        // The satellite reports bad commands itself; the hub only acts on stop and mute.
+        let command;
+        try {
+          command = validateCommand(topic, parseJson(topic, payload));
+        } catch {
+          return;
+        }
+        ctx.bus.emit('command', { satellite: t.satellite, command });
+        if (command.command === 'stop' || command.command === 'mute') this.abortSatellite(t.satellite, `${command.command} command`);
+      },
+      played: (t, payload, topic) => {
+        const played = validatePlayed(topic, parseJson(topic, payload));
+        ctx.bus.emit('played', { satellite: t.satellite, played });
+        if (played.reason !== 'done') this.abortSatellite(t.satellite, `playback ${played.reason}`);
+      },
+    };
+  }
+
+  start(): void {
+    const bus = this.ctx.bus;
+    // A new wake interrupts whatever the satellite was saying (barge-in).
+    bus.on(this, 'wake', ({ satellite }) => this.abortSatellite(satellite, 'wake'));
+    bus.on(this, 'satelliteOffline', (sat) => this.abortSatellite(sat.id, 'satellite offline'));
+    bus.on(this, 'transcript', (t) => this.onTranscript(t));
+    bus.on(this, 'speak', ({ satellites, text, source }) => this.announce(satellites, text, source));
+  }
 
   get activeCount(): number {
     return this.active.size;
   }
 
-  /** Called by the session manager with every final transcript. */
-  onTranscript(t: TranscriptPayload): void {
+  /** Every final transcript (bus: transcript). */
+  private onTranscript(t: TranscriptPayload): void {
     if (!this.ctx.config.reply.enabled || t.text.trim() === '') return;
     const transcriptAt = Date.now();
     this.abortSatellite(t.satellite, 'new transcript');
+    this.ctx.bus.emit('replyStarted', { satellite: t.satellite, sessionId: t.sessionId });
     const ctl = new AbortController();
-    const claim = new Promise<HandledPayload | null>((resolve) => {
-      const early = this.handled.get(t.sessionId);
-      if (early) {
-        this.handled.delete(t.sessionId);
-        resolve(early.h);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.waiting.delete(t.satellite);
-        resolve(null);
-      }, this.ctx.config.reply.handledWaitMs);
-      ctl.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve(null);
-      });
-      this.waiting.set(t.satellite, {
-        sessionId: t.sessionId,
-        ctl,
-        resolve: (h) => {
-          clearTimeout(timer);
-          this.waiting.delete(t.satellite);
-          resolve(h);
-        },
-      });
-    });
+    const claim = this.claims.wait(t.satellite, t.sessionId, this.ctx.config.reply.handledWaitMs, ctl);
     void claim.then((h) => {
-      if (ctl.signal.aborted) return;
+      const nothing = (aborted: boolean) => this.ctx.bus.emit('replyFinished', { satellite: t.satellite, sessionId: t.sessionId, aborted, spoke: false });
+      if (ctl.signal.aborted) return nothing(true);
       if (h) {
         this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, speak: h.text !== undefined }, 'transcript handled by an automation');
         if (h.text) void this.speakText(t.satellite, t.room, t.sessionId, h.text, 'automation');
+        else nothing(false);
         return;
       }
       void this.askLlm(t, transcriptAt);
     });
   }
 
-  /** An automation claims a transcript: voice/satellite/<id>/handled {sessionId, text?}. */
-  onHandled(satellite: string, h: HandledPayload): void {
-    const w = this.waiting.get(satellite);
-    if (w && w.sessionId === h.sessionId) {
-      w.resolve(h);
-      return;
-    }
-    // Claims for a session still being transcribed are kept briefly.
-    const cutoff = Date.now() - HANDLED_KEEP_MS;
-    for (const [k, v] of this.handled) if (v.at < cutoff) this.handled.delete(k);
-    if (this.handled.size < 256) this.handled.set(h.sessionId, { h, at: Date.now() });
-  }
-
-  /** Speaks `text` on the given satellites (announce topics). */
-  announce(targets: string[], text: string): void {
-    const sats = this.ctx.satellites();
-    for (const id of targets) void this.speakText(id, sats.get(id)?.room ?? 'default', randomUUID(), text, 'announce');
+  /** Speaks `text` on the given satellites (bus: speak). */
+  private announce(targets: string[], text: string, source: ReplyPayload['source']): void {
+    for (const id of targets) void this.speakText(id, this.ctx.registry.get(id)?.room ?? 'default', randomUUID(), text, source);
   }
 
   /** Stops whatever the satellite is being told, LLM request included. */
   abortSatellite(satellite: string, why: string): void {
-    const w = this.waiting.get(satellite);
-    if (w) {
-      this.waiting.delete(satellite);
-      w.ctl.abort();
-    }
+    this.claims.abort(satellite);
     const r = this.active.get(satellite);
     if (!r) return;
     this.ctx.log.info({ satellite, sessionId: r.id, why }, 'reply aborted');
@@ -146,15 +131,14 @@ export class ReplyManager {
   }
 
   private error(satellite: string, code: ErrorCode, message: string, sessionId: string): void {
-    this.ctx.log.warn({ code, satellite, sessionId }, message);
-    const p: ErrorPayload = { code, message, satellite, sessionId, time: now() };
-    this.ctx.mqtt.publish(this.ctx.topics.error(satellite), JSON.stringify(p), { qos: 1 });
+    this.ctx.errors.report(code, message, { satellite, sessionId });
   }
 
   private begin(satellite: string, room: string, id: string, source: Reply['source']): Reply {
     this.abortSatellite(satellite, 'replaced');
     const r: Reply = { id, satellite, room, source, ctl: new AbortController(), startedAt: Date.now(), chain: Promise.resolve(), ttsStarted: false, ttsFailed: false, text: '', timings: {} };
     this.active.set(satellite, r);
+    if (source === 'announce') this.ctx.bus.emit('replyStarted', { satellite, sessionId: id });
     return r;
   }
 
@@ -165,7 +149,7 @@ export class ReplyManager {
   }
 
   private async synthesize(r: Reply, sentence: string): Promise<void> {
-    const tts = this.ctx.tts;
+    const tts = this.engines.tts;
     if (r.ctl.signal.aborted || r.ttsFailed || !tts) return;
     const t0 = Date.now();
     try {
@@ -176,6 +160,7 @@ export class ReplyManager {
           r.timings.firstSentenceToFirstAudioMs = Date.now() - (r.firstSentenceAt ?? t0);
           r.timings.firstSynthesisMs = Date.now() - t0;
           r.timings.startToFirstAudioMs = Date.now() - r.startedAt;
+          this.ctx.bus.emit('replySpeaking', { satellite: r.satellite, sessionId: r.id });
           // Start, chunks and stop all go at QoS 0 so the broker keeps them in order.
           this.ctx.mqtt.publish(this.ctx.topics.ttsStart(r.satellite, r.id), JSON.stringify({ sessionId: r.id, format: tts.format, engine: tts.name, time: now() }), { qos: 0 });
         }
@@ -201,12 +186,14 @@ export class ReplyManager {
     if (this.active.get(r.satellite) === r) this.active.delete(r.satellite);
     r.timings.totalMs = Date.now() - r.startedAt;
     this.ctx.log.info({ satellite: r.satellite, sessionId: r.id, source: r.source, aborted, timings: r.timings }, 'reply finished');
+    this.ctx.bus.emit('replyFinished', { satellite: r.satellite, sessionId: r.id, aborted, spoke: r.ttsStarted });
   }
 
   private publishReply(r: Reply, text: string, extra: Partial<ReplyPayload>): void {
     const p: ReplyPayload = { sessionId: r.id, satellite: r.satellite, room: r.room, text, source: r.source, ...extra, time: now(), timings: { ...r.timings } };
     if (r.ctl.signal.aborted) p.aborted = true;
     this.ctx.mqtt.publish(this.ctx.topics.reply(r.satellite), JSON.stringify(p), { qos: 1 });
+    this.ctx.bus.emit('reply', p);
   }
 
   private async speakText(satellite: string, room: string, id: string, text: string, source: Reply['source']): Promise<void> {
@@ -218,26 +205,9 @@ export class ReplyManager {
     await this.finish(r, text);
   }
 
-  private history(satellite: string): ChatMessage[] {
-    const m = this.memory.get(satellite);
-    if (!m) return [];
-    if (Date.now() - m.lastAt > this.ctx.config.llm.historyIdleMs) {
-      this.memory.delete(satellite);
-      return [];
-    }
-    return m.turns;
-  }
-
-  private remember(satellite: string, user: string, assistant: string): void {
-    const max = this.ctx.config.llm.historyTurns * 2;
-    if (max === 0) return;
-    const turns = [...this.history(satellite), { role: 'user', content: user }, { role: 'assistant', content: assistant }];
-    this.memory.set(satellite, { turns: turns.slice(-max), lastAt: Date.now() });
-  }
-
   /** Conversation memory of a satellite (for tests and diagnostics). */
   memoryOf(satellite: string): ChatMessage[] {
-    return this.history(satellite);
+    return this.memory.history(satellite);
   }
 
   private async askLlm(t: TranscriptPayload, transcriptAt: number): Promise<void> {
@@ -247,7 +217,7 @@ export class ReplyManager {
     r.timings.handledWaitMs = Date.now() - transcriptAt;
     r.startedAt = transcriptAt;
     this.stats.replies++;
-    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.history(t.satellite), { role: 'user', content: t.text }];
+    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.memory.history(t.satellite), { role: 'user', content: t.text }];
     const splitter = new SentenceSplitter();
     let pending = '';
     let lastPartialAt = 0;
@@ -259,7 +229,7 @@ export class ReplyManager {
     };
     let errorCode: string | undefined;
     try {
-      for await (const delta of this.ctx.llm.chat(messages, r.ctl.signal)) {
+      for await (const delta of this.engines.llm.chat(messages, r.ctl.signal)) {
         if (r.ctl.signal.aborted) break;
         if (r.timings.transcriptToFirstTokenMs === undefined) r.timings.transcriptToFirstTokenMs = Date.now() - r.startedAt;
         r.text += delta;
@@ -280,11 +250,12 @@ export class ReplyManager {
     flushPartial(true);
     const text = r.text.trim();
     this.publishReply(r, text, { model: c.llm.model, error: errorCode });
-    if (text && !errorCode) this.remember(t.satellite, t.text, text);
+    if (text && !errorCode) this.memory.remember(t.satellite, t.text, text);
     await this.finish(r, errorCode ? c.reply.apology : text);
   }
 
   stop(): void {
-    for (const sat of [...this.active.keys(), ...this.waiting.keys()]) this.abortSatellite(sat, 'shutdown');
+    this.ctx.bus.removeOwner(this);
+    for (const sat of [...this.active.keys(), ...this.claims.satellites()]) this.abortSatellite(sat, 'shutdown');
   }
 }

@@ -5,10 +5,12 @@ export type ToWorker =
   | { type: 'final'; sid: string }
   | { type: 'abort'; sid: string }
   /** Asks the worker how many recognizers it holds (leak checks count inside the worker). */
-  | { type: 'stats'; id: number };
+  | { type: 'stats'; id: number }
+  /** Free every recognizer and exit (the pool's graceful stop). */
+  | { type: 'shutdown' };
 
 export type FromWorker =
-  | { type: 'ready'; engine: string; warning?: string }
+  | { type: 'ready'; engine: string }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }

@@ -12,6 +12,8 @@ import type { Logger } from '../../common/log';
 import type { SttSettings } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 
+const STOP_GRACE_MS = 5000;
+
 export interface SessionEvents {
   partial(text: string, endpoint: boolean, audioMs: number): void;
   final(text: string, confidence: number | undefined, decodeMs: number): void;
@@ -67,7 +69,6 @@ export class SttPool {
         if (m.type === 'ready') {
           ready = true;
           this.engineName = m.engine;
-          if (m.warning) this.log.warn(m.warning);
           resolve(slot);
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));
@@ -167,9 +168,27 @@ export class SttPool {
     return this.slots.length;
   }
 
+  /**
+   * Asks each worker to exit between native calls: terminating a worker in
+   * the middle of one (ps_init of a spare decoder takes ~0.25 s) aborts the
+   * whole process. A worker that does not exit within STOP_GRACE_MS is
+   * terminated.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void s.worker.terminate().then(() => resolve()), STOP_GRACE_MS);
+            s.worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            s.worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
+          }),
+      ),
+    );
     this.slots = [];
   }
 }

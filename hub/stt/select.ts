@@ -1,14 +1,12 @@
-import * as path from 'node:path';
 import type { SttEngine, SttSettings } from './engine';
 import { PocketsphinxEngine } from './pocketsphinx';
-import { looksLikeVoskModel, VoskEngine } from './vosk';
+import { VoskEngine } from './vosk';
 
-/** `auto` picks Vosk when a Vosk model is installed, else pocketsphinx. */
-export function resolveEngineName(settings: SttSettings): 'vosk' | 'pocketsphinx' {
-  if (settings.engine !== 'auto') return settings.engine;
-  return looksLikeVoskModel(path.resolve(settings.vosk.model)) ? 'vosk' : 'pocketsphinx';
-}
-
+/**
+ * Builds the engine a worker runs. The choice (`auto` included) is made once,
+ * in the main thread, by hub/engines.ts; workers get a concrete engine name.
+ */
 export function createEngine(settings: SttSettings): SttEngine {
-  return resolveEngineName(settings) === 'vosk' ? new VoskEngine(settings.vosk) : new PocketsphinxEngine(settings.pocketsphinx);
+  if (settings.engine === 'auto') throw new Error('hub/engines.ts resolves stt.engine=auto before workers start');
+  return settings.engine === 'vosk' ? new VoskEngine(settings.vosk) : new PocketsphinxEngine(settings.pocketsphinx);
 }

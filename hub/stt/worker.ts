@@ -6,7 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { toVoiceError } from '../../common/errors';
 import type { Recognizer, SttSettings } from './engine';
 import type { FromWorker, ToWorker } from './messages';
-import { PocketsphinxEngine } from './pocketsphinx';
 import { createEngine } from './select';
 
 const port = parentPort;
@@ -14,7 +13,7 @@ if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
 
 const post = (m: FromWorker) => port.postMessage(m);
 const settings = (workerData as { settings: SttSettings }).settings;
-let engine = createEngine(settings);
+const engine = createEngine(settings);
 
 interface Live {
   rec: Recognizer;
@@ -25,18 +24,8 @@ interface Live {
 const live = new Map<string, Live>();
 
 try {
-  let warning: string | undefined;
-  try {
-    engine.load();
-  } catch (err) {
-    // Under `auto`, a Vosk model whose library or files are broken falls back to pocketsphinx.
-    if (settings.engine !== 'auto' || engine.name !== 'vosk') throw err;
-    const e = toVoiceError(err, 'VOICE_STT_FAILED');
-    warning = `${e.code}: ${e.message}; stt.engine=auto fell back to pocketsphinx`;
-    engine = new PocketsphinxEngine(settings.pocketsphinx);
-    engine.load();
-  }
-  post({ type: 'ready', engine: engine.name, warning });
+  engine.load();
+  post({ type: 'ready', engine: engine.name });
 } catch (err) {
   const e = toVoiceError(err, 'VOICE_STT_FAILED');
   post({ type: 'load-error', code: e.code, message: e.message });
@@ -96,6 +85,12 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'shutdown':
+      for (const s of live.values()) s.rec.free();
+      live.clear();
+      engine.unload();
+      process.exit(0);
+      return;
     case 'stats':
       post({ type: 'stats', id: m.id, recognizers: live.size });
       return;

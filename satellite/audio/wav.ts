@@ -1,6 +1,7 @@
 /** Replays a WAV file (converted to 16 kHz mono s16le) at real-time pace, then trailing silence. */
 import { readWav, type Wav } from '../../common/wav';
 import { VoiceError } from '../../common/errors';
+import { BYTES_PER_MS } from '../../common/protocol';
 import { BaseSource } from './source';
 
 const CHUNK_MS = 100;
@@ -49,11 +50,11 @@ export class WavSource extends BaseSource {
   start(): Promise<void> {
     if (!this.file) return Promise.reject(new VoiceError('VOICE_AUDIO_SOURCE_FAILED', 'audio.source is wav but audio.wav is empty'));
     try {
-      this.pcm = Buffer.concat([to16kMono(readWav(this.file)), Buffer.alloc(this.trailingSilenceMs * 32)]);
+      this.pcm = Buffer.concat([to16kMono(readWav(this.file)), Buffer.alloc(this.trailingSilenceMs * BYTES_PER_MS)]);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const chunk = CHUNK_MS * 32;
+    const chunk = CHUNK_MS * BYTES_PER_MS;
     let off = 0;
     const t0 = Date.now();
     const tick = () => {

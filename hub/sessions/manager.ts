@@ -1,0 +1,286 @@
+/**
+ * Session manager: a wake opens a session, audio frames stream into a
+ * recognizer on a worker thread, partial transcripts are published as they
+ * change (throttled), the final one when the satellite sends stop, when the
+ * engine detects the endpoint, at the max length, when audio stops arriving,
+ * or when the satellite goes offline. It tells the rest of the hub what
+ * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
+ * sessionClosed); it calls no other feature. Every bad message gets a coded
+ * error on the satellite's error topic.
+ */
+import { type ErrorCode, VoiceError } from '../../common/errors';
+import {
+  BYTES_PER_MS,
+  type FinalReason,
+  formatMatches,
+  now,
+  parseJson,
+  type TranscriptPayload,
+  validateAudioStart,
+  validateAudioStop,
+  validateWake,
+} from '../../common/protocol';
+import type { Feature, HubContext, TopicHandlers } from '../feature';
+import type { SttHandle, SttPool } from '../stt/pool';
+import { OrphanBuffer } from './orphans';
+
+interface Session {
+  id: string;
+  satellite: string;
+  room: string;
+  wakeAt: number;
+  bytes: number;
+  stt: SttHandle;
+  state: 'live' | 'finalizing';
+  reason?: FinalReason;
+  finalRequestedAt?: number;
+  lastPartial: string;
+  lastPartialAt: number;
+  partialTimer?: NodeJS.Timeout;
+  idleTimer?: NodeJS.Timeout;
+}
+
+const RECENT_LIMIT = 256;
+/** A worker that never answers a final request must not leak the session. */
+const FINAL_TIMEOUT_MS = 10000;
+
+export class SessionManager implements Feature {
+  readonly name = 'sessions';
+  readonly subscriptions: string[];
+  readonly handlers: TopicHandlers;
+  private readonly sessions = new Map<string, Session>(); // by session id
+  private readonly bySatellite = new Map<string, string>(); // satellite -> live session id
+  private readonly recent = new Set<string>(); // recently ended session ids: late frames are dropped quietly
+  private readonly orphans: OrphanBuffer;
+  /** Counters for status, tests and benchmarks. */
+  readonly stats = { opened: 0, finalized: 0, errors: 0 };
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly stt: SttPool,
+  ) {
+    const s = ctx.topics.sub;
+    this.subscriptions = [s.allWakes, s.allAudio];
+    this.orphans = new OrphanBuffer((satellite, sessionId, n) =>
+      this.error(satellite, 'VOICE_UNKNOWN_SESSION', `no live session ${sessionId} for satellite ${satellite} (no wake within the grace period); ${n} message(s) dropped`, sessionId),
+    );
+    // Messages for a session not seen yet are held until its wake (see orphans.ts).
+    const held = <T extends { satellite: string; sessionId: string }>(fn: (t: T, payload: Buffer, topic: string) => void) => (t: T, payload: Buffer, topic: string) => {
+      const known = this.sessions.has(t.sessionId) || this.recent.has(t.sessionId);
+      const replay = () => this.run(t, () => fn(t, payload, topic));
+      if (!known && this.orphans.hold(t.satellite, t.sessionId, { topic, payload, replay })) return;
+      fn(t, payload, topic);
+    };
+    this.handlers = {
+      wake: (t, payload, topic) => this.onWake(t.satellite, topic, payload),
+      audioStart: held((t, payload, topic) => this.onAudioStart(t.satellite, t.sessionId, topic, payload)),
+      audio: held((t, payload) => this.onAudio(t.satellite, t.sessionId, payload)),
+      audioStop: held((t, payload, topic) => this.onAudioStop(t.satellite, t.sessionId, topic, payload)),
+    };
+  }
+
+  start(): void {
+    this.ctx.bus.on(this, 'satelliteOffline', (sat) => {
+      const sid = this.bySatellite.get(sat.id);
+      const s = sid ? this.sessions.get(sid) : undefined;
+      if (!s) return;
+      this.ctx.log.info({ satellite: sat.id, sessionId: s.id }, 'satellite went offline mid-session');
+      this.finalize(s, 'offline');
+    });
+  }
+
+  get liveCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Runs a replayed handler, reporting what it throws as the router would. */
+  private run(t: { satellite: string; sessionId: string }, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.stats.errors++;
+      this.ctx.errors.reportError(err, 'VOICE_BAD_PAYLOAD', { satellite: t.satellite, sessionId: t.sessionId });
+    }
+  }
+
+  private error(satellite: string, code: ErrorCode, message: string, sessionId: string | undefined): void {
+    this.stats.errors++;
+    this.ctx.errors.report(code, message, { satellite, sessionId });
+  }
+
+  private onWake(satellite: string, topic: string, payload: Buffer): void {
+    const w = validateWake(topic, parseJson(topic, payload));
+    // Features hear every wake, refused or not: a new wake interrupts a reply (barge-in).
+    this.ctx.bus.emit('wake', { satellite, wake: w });
+    const liveId = this.bySatellite.get(satellite);
+    if (liveId) {
+      this.error(satellite, 'VOICE_SESSION_BUSY', `satellite ${satellite} already has live session ${liveId}; wake ${w.sessionId} ignored`, w.sessionId);
+      return;
+    }
+    if (this.sessions.has(w.sessionId) || this.recent.has(w.sessionId)) {
+      this.error(satellite, 'VOICE_BAD_PAYLOAD', `session id ${w.sessionId} was already used`, w.sessionId);
+      return;
+    }
+    const max = this.ctx.config.stt.maxSessions;
+    if (this.sessions.size >= max) {
+      this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
+      return;
+    }
+    const s: Session = {
+      id: w.sessionId,
+      satellite,
+      room: w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default',
+      wakeAt: Date.now(),
+      bytes: 0,
+      state: 'live',
+      lastPartial: '',
+      lastPartialAt: 0,
+      stt: null as unknown as SttHandle,
+    };
+    s.stt = this.stt.open(s.id, {
+      partial: (text, endpoint) => this.onPartial(s, text, endpoint),
+      final: (text, confidence, decodeMs) => this.onFinal(s, text, confidence, decodeMs),
+      error: (err) => this.onSttError(s, err),
+    });
+    this.sessions.set(s.id, s);
+    this.bySatellite.set(satellite, s.id);
+    this.stats.opened++;
+    this.touch(s);
+    this.ctx.log.info({ satellite, sessionId: s.id, wakeWord: w.wakeWord, score: w.score }, 'session opened');
+    this.ctx.bus.emit('sessionOpened', { satellite, sessionId: s.id, room: s.room });
+    this.orphans.adopt(s.id);
+  }
+
+  /** Finds the live session a message refers to, or reports VOICE_UNKNOWN_SESSION. */
+  private live(satellite: string, sessionId: string): Session | undefined {
+    const s = this.sessions.get(sessionId);
+    if (s && s.satellite === satellite) return s;
+    if (!this.recent.has(sessionId)) this.error(satellite, 'VOICE_UNKNOWN_SESSION', `no live session ${sessionId} for satellite ${satellite}`, sessionId);
+    return undefined;
+  }
+
+  private onAudioStart(satellite: string, sessionId: string, topic: string, payload: Buffer): void {
+    const a = validateAudioStart(topic, parseJson(topic, payload));
+    const s = this.live(satellite, sessionId);
+    if (!s || formatMatches(a.format)) return;
+    this.error(satellite, 'VOICE_AUDIO_FORMAT', `unsupported audio format ${JSON.stringify(a.format)}; send s16le, 16000 Hz, 1 channel. Session aborted.`, sessionId);
+    this.abort(s);
+  }
+
+  private onAudio(satellite: string, sessionId: string, payload: Buffer): void {
+    const s = this.live(satellite, sessionId);
+    if (!s || s.state !== 'live') return;
+    const max = this.ctx.config.session.maxFrameBytes;
+    if (payload.length > max) return this.error(satellite, 'VOICE_FRAME_TOO_LARGE', `audio frame of ${payload.length} bytes exceeds session.maxFrameBytes=${max}; dropped`, sessionId);
+    if (payload.length % 2 !== 0) return this.error(satellite, 'VOICE_AUDIO_FORMAT', `audio frame of ${payload.length} bytes is not whole 16-bit samples; dropped`, sessionId);
+    if (payload.length === 0) return;
+    s.bytes += payload.length;
+    s.stt.audio(payload);
+    this.touch(s);
+    if (s.bytes / BYTES_PER_MS >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
+  }
+
+  private onAudioStop(satellite: string, sessionId: string, topic: string, payload: Buffer): void {
+    validateAudioStop(topic, parseJson(topic, payload));
+    const s = this.live(satellite, sessionId);
+    if (s) this.finalize(s, 'stop');
+  }
+
+  /**
+   * Partials keep flowing while the session is finalising: a worker that lags
+   * behind real time still decodes its backlog before the final, and what it
+   * hears on the way is published in order, before the final.
+   */
+  private onPartial(s: Session, text: string, endpoint: boolean): void {
+    if (!this.sessions.has(s.id)) return;
+    const cfg = this.ctx.config.session;
+    if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
+      this.finalize(s, 'endpoint');
+      return;
+    }
+    if (text === s.lastPartial || text === '') return;
+    const wait = s.lastPartialAt + cfg.partialIntervalMs - Date.now();
+    s.lastPartial = text;
+    if (wait <= 0) this.publishPartial(s);
+    else s.partialTimer ??= setTimeout(() => this.publishPartial(s), wait);
+  }
+
+  private publishPartial(s: Session): void {
+    clearTimeout(s.partialTimer);
+    s.partialTimer = undefined;
+    if (!this.sessions.has(s.id)) return;
+    s.lastPartialAt = Date.now();
+    this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(s.satellite), JSON.stringify(this.transcript(s, s.lastPartial, false)), { qos: 0 });
+  }
+
+  private transcript(s: Session, text: string, final: boolean, extra: Pick<TranscriptPayload, 'reason' | 'confidence'> = {}): TranscriptPayload {
+    const timings = { audioMs: Math.round(s.bytes / BYTES_PER_MS), sinceWakeMs: Date.now() - s.wakeAt };
+    return { sessionId: s.id, satellite: s.satellite, room: s.room, text, final, engine: this.stt.engineName, ...extra, time: now(), timings };
+  }
+
+  private touch(s: Session): void {
+    clearTimeout(s.idleTimer);
+    const ms = this.ctx.config.session.timeoutMs;
+    s.idleTimer = setTimeout(() => {
+      this.error(s.satellite, 'VOICE_SESSION_TIMEOUT', `no audio from ${s.satellite} for ${ms} ms; session ${s.id} ended`, s.id);
+      this.finalize(s, 'timeout');
+    }, ms);
+    s.idleTimer.unref();
+  }
+
+  private finalize(s: Session, reason: FinalReason): void {
+    if (s.state !== 'live') return;
+    s.state = 'finalizing';
+    s.reason = reason;
+    s.finalRequestedAt = Date.now();
+    clearTimeout(s.idleTimer);
+    // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
+    // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
+    if (reason !== 'stop' && reason !== 'offline') this.ctx.mqtt.publish(this.ctx.topics.command(s.satellite), JSON.stringify({ command: 'end', sessionId: s.id }), { qos: 1 });
+    s.idleTimer = setTimeout(() => this.onSttError(s, new VoiceError('VOICE_STT_FAILED', 'the recognizer did not return a final result in time')), FINAL_TIMEOUT_MS);
+    s.idleTimer.unref();
+    this.ctx.bus.emit('sessionFinalizing', { satellite: s.satellite, sessionId: s.id, reason });
+    s.stt.finish();
+  }
+
+  private onFinal(s: Session, text: string, confidence: number | undefined, decodeMs: number): void {
+    clearTimeout(s.partialTimer);
+    const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
+    const payload = this.transcript(s, text, true, { reason: s.reason ?? 'stop', confidence });
+    payload.timings.finalizeMs = finalizeMs;
+    this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
+    this.stats.finalized++;
+    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs }, 'final transcript');
+    this.ctx.bus.emit('transcript', payload);
+    this.end(s, payload.reason ?? 'stop');
+  }
+
+  private onSttError(s: Session, err: VoiceError): void {
+    this.error(s.satellite, err.code, err.message, s.id);
+    s.stt.abort();
+    this.end(s, 'error');
+  }
+
+  private abort(s: Session): void {
+    s.stt.abort();
+    this.end(s, 'aborted');
+  }
+
+  private end(s: Session, reason: FinalReason | 'aborted'): void {
+    if (!this.sessions.has(s.id)) return;
+    clearTimeout(s.partialTimer);
+    clearTimeout(s.idleTimer);
+    this.sessions.delete(s.id);
+    if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
+    this.recent.add(s.id);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value as string);
+    this.ctx.bus.emit('sessionClosed', { satellite: s.satellite, sessionId: s.id, reason });
+  }
+
+  /** Ends every session (hub shutdown). */
+  stop(): void {
+    this.ctx.bus.removeOwner(this);
+    for (const s of [...this.sessions.values()]) this.abort(s);
+    this.orphans.clear();
+  }
+}

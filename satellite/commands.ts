@@ -1,0 +1,45 @@
+/**
+ * Commands on <root>/satellite/<id>/command act synchronously, on the state,
+ * the moment they arrive: never behind queued audio frames.
+ *   stop    ends the live session and cuts off playback (only that session/stream when sessionId is given)
+ *   mute    ends both and enters muted;  unmute leaves it
+ *   listen  opens a session at once (wake, audio start and pre-roll published before it returns)
+ *   end     (from the hub) ends streaming of session sessionId; playback is not touched
+ */
+import type { CommandPayload } from '../common/protocol';
+import type { Listener, PlayerView } from './session/listener';
+import type { SatelliteState } from './state';
+
+export interface CommandContext {
+  state: SatelliteState;
+  listener: Pick<Listener, 'openSession' | 'endSession'>;
+  player: PlayerView;
+  publishStatus: () => void;
+}
+
+export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
+  const { state, listener, player } = ctx;
+  const live = state.session;
+  switch (cmd.command) {
+    case 'end':
+      if (live && cmd.sessionId === live.id) listener.endSession('command');
+      break;
+    case 'stop':
+      if (live && (!cmd.sessionId || cmd.sessionId === live.id)) listener.endSession('command');
+      if (player.playing && (!cmd.sessionId || cmd.sessionId === player.sessionId)) player.stop('stopped');
+      break;
+    case 'mute':
+      listener.endSession('command');
+      player.stop('stopped');
+      state.mute();
+      ctx.publishStatus();
+      break;
+    case 'unmute':
+      state.unmute(player.playing ? player.sessionId : null);
+      ctx.publishStatus();
+      break;
+    case 'listen':
+      listener.openSession('listen', 1);
+      break;
+  }
+}

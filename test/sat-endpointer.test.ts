@@ -1,0 +1,69 @@
+/** Satellite endpointer: silence, no-speech and max-utterance decisions on audio time, with VAD hysteresis. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Endpointer, HYSTERESIS } from '../satellite/endpointer';
+
+const SETTINGS = { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000 };
+const WIN = 32; // one Silero window
+const SPEECH = 0.9;
+const QUIET = 0.05;
+
+function make(preRollMs = 320, noSpeechMs = 4000): Endpointer {
+  return new Endpointer(SETTINGS, { preRollMs, noSpeechMs });
+}
+
+/** Feeds `n` windows of probability `p`; returns the first stop reason and after how many windows. */
+function feed(e: Endpointer, n: number, p: number): { reason: string | null; at: number } {
+  for (let i = 1; i <= n; i++) {
+    const r = e.push(WIN, [p]);
+    if (r) return { reason: r, at: i };
+  }
+  return { reason: null, at: n };
+}
+
+test('silence after speech ends the session exactly at vad.silenceMs', () => {
+  const e = make();
+  assert.equal(feed(e, 10, SPEECH).reason, null);
+  // 12 quiet windows = 384 ms < 400: still open; the 13th (416 ms) ends it.
+  assert.deepEqual(feed(e, 12, QUIET), { reason: null, at: 12 });
+  assert.equal(e.push(WIN, [QUIET]), 'silence');
+  assert.equal(e.speechEndMs, 320 + 10 * WIN, 'speech ended after the 10th window (pre-roll included in the timeline)');
+  assert.equal(e.audioMs, 320 + 23 * WIN);
+});
+
+test('no speech at all ends the session at noSpeechMs of audio after the pre-roll', () => {
+  const e = make(320, 4000);
+  // 4000 / 32 = 125 windows; the pre-roll does not count.
+  assert.deepEqual(feed(e, 200, QUIET), { reason: 'no-speech', at: 125 });
+  assert.equal(e.speechEndMs, undefined);
+  const f = make(320, 1000); // follow-up: followUp.listenMs
+  assert.equal(feed(f, 200, QUIET).at, Math.ceil(1000 / WIN));
+});
+
+test('speech that never pauses ends the session at vad.maxUtteranceMs', () => {
+  const e = make();
+  assert.deepEqual(feed(e, 1000, SPEECH), { reason: 'max-length', at: 12000 / WIN });
+});
+
+test('hysteresis: speech continues down to threshold - 0.15 but does not start there', () => {
+  const between = SETTINGS.threshold - HYSTERESIS / 2; // 0.425: below the threshold, above the lower one
+  const e = make();
+  feed(e, 5, SPEECH);
+  // A second of "weak speech" after real speech is still speech: no silence stop.
+  assert.equal(feed(e, 1000 / WIN, between).reason, null);
+  assert.equal(e.speechEndMs, e.audioMs);
+  // Below the lower threshold it is silence.
+  assert.equal(feed(e, 20, SETTINGS.threshold - HYSTERESIS - 0.01).reason, 'silence');
+
+  // Weak speech alone never starts an utterance.
+  const g = make(0, 640);
+  assert.deepEqual(feed(g, 100, between), { reason: 'no-speech', at: 640 / WIN });
+});
+
+test('audio sent before its VAD result is counted in audioMs at once (sent/decide)', () => {
+  const e = make(0);
+  const from = e.sent(80);
+  assert.equal(e.audioMs, 80);
+  assert.equal(e.decide(from, 80, [SPEECH, SPEECH]), null);
+  assert.equal(e.speechEndMs, 80);
+});
