@@ -13,6 +13,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
   satellite: {
     id: { doc: 'Satellite id, a topic level: voice/satellite/<id>/... Defaults to the host name.', format: satelliteId, default: defaultId },
     room: { doc: 'Room the satellite stands in; sent in status and wake messages and copied into transcripts.', format: String, default: 'default' },
+    group: { doc: 'Optional group of rooms the satellite belongs to (e.g. upstairs); sent in its status, kept by the hub\'s satellite registry. Empty: none.', format: String, default: '' },
   },
   mqtt: {
     url: { doc: "The hub's broker.", format: mqttUrl, default: 'mqtt://localhost:1883' },
@@ -65,7 +66,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
 });
 
 export interface SatelliteConfig {
-  satellite: { id: string; room: string };
+  satellite: { id: string; room: string; group: string };
   mqtt: { url: string; username: string; password: string; topicRoot: string };
   audio: { source: 'microphone' | 'command' | 'wav'; device: string; command: string; wav: string; wavRealtime: boolean; wavTrailingSilenceMs: number };
   wake: {

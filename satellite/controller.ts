@@ -80,6 +80,7 @@ export class Satellite extends EventEmitter {
       protocol: PROTOCOL_VERSION,
       version: VERSION,
       room: c.satellite.room,
+      ...(c.satellite.group ? { group: c.satellite.group } : {}),
       capabilities: ['wake', 'stream', 'vad', 'playback'],
       wake: { engine: this.wake?.name, keyword: this.wake?.name === 'porcupine' ? c.wake.porcupine.keyword : c.wake.keyword },
       audio: { source: c.audio.source, format: AUDIO_FORMAT },

@@ -9,7 +9,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EventBus, type HubEvents, type SatelliteState } from '../hub/bus';
 import type { Hub } from '../hub/controller';
-import { Collector, speakSession } from './helpers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { wavFromPcm } from '../common/wav';
+import { Collector, runNode, silence, speakSession, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 import { OllamaDouble, tokenize } from './ollama-double';
 
@@ -123,4 +126,17 @@ test("stopping the hub's features removes every listener they put on the bus", a
   assert.ok(before >= 8, `features listen on the bus (${before} listeners)`);
   await h.stop();
   assert.equal(h.bus.listenerCount(), 0);
+});
+
+test('a real satellite process: its room and group reach the registry, and it is offline after it stops', async (t) => {
+  const wav = path.join(TMP, 'registry-quiet.wav');
+  fs.writeFileSync(wav, wavFromPcm(silence(500)));
+  const sat = runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', 'attic', '--satellite-room', 'attic', '--satellite-group', 'upstairs', '--audio-source', 'wav', '--audio-wav', wav, '--audio-wav-trailing-silence-ms', '0', '--playback-sink', 'file']);
+  t.after(() => sat.stop());
+  await waitFor(() => hub.registry.get('attic')?.online, 20000, 'attic online');
+  assert.equal(hub.registry.get('attic')?.room, 'attic');
+  assert.equal(hub.registry.get('attic')?.group, 'upstairs');
+  assert.ok(hub.registry.get('attic')?.capabilities.includes('playback'));
+  await sat.stop();
+  await waitFor(() => hub.registry.get('attic')?.online === false || undefined, 5000, 'attic offline');
 });

@@ -22,6 +22,11 @@ export class TtsRouter {
   handle(topic: string, payload: Buffer): boolean {
     const { player, errors } = this.ctx;
     const t = parseTopic(this.ctx.topicRoot, topic);
+    if (t?.kind === 'invalid') {
+      // Only this satellite's tts/# topics are subscribed: a malformed one (bad session id, unknown suffix) is reported.
+      errors.report('VOICE_BAD_TOPIC', `${t.why}; message dropped`);
+      return true;
+    }
     if (!t || t.satellite !== this.ctx.satellite) return false;
     try {
       if (t.kind === 'ttsStart') {
