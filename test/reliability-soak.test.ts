@@ -22,8 +22,14 @@ test('a satellite process killed mid-session: last will offline, session ended, 
   const sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', 'doomed', '--satellite-room', 'attic', '--audio-source', 'wav', '--audio-wav', wav]);
   try {
     await sat.waitLog((o) => o.msg === 'satellite listening');
-    await col.client.publishAsync('voice/satellite/doomed/command', JSON.stringify({ command: 'listen' }), { qos: 1 });
-    const wake = jsonOf(await col.next((t) => t === 'voice/satellite/doomed/wake', 5000));
+    // 'satellite listening' can precede its command subscription on a busy machine: repeat listen until it wakes.
+    let wakeMsg: Awaited<ReturnType<Collector['next']>> | undefined;
+    for (let i = 0; i < 5 && !wakeMsg; i++) {
+      await col.client.publishAsync('voice/satellite/doomed/command', JSON.stringify({ command: 'listen' }), { qos: 1 });
+      wakeMsg = await col.next((t) => t === 'voice/satellite/doomed/wake', 3000).catch(() => undefined);
+    }
+    assert.ok(wakeMsg, 'the satellite opened a session on listen');
+    const wake = jsonOf(wakeMsg);
     await col.next((t) => t.startsWith(`voice/satellite/doomed/audio/${String(wake.sessionId)}`), 5000);
     sat.child.kill('SIGKILL');
     const off = await col.next((t, p) => t === 'voice/satellite/doomed/status' && jsonOf({ payload: p }).state === 'offline', 30000);
