@@ -244,9 +244,7 @@ test('malformed topics under the root: VOICE_BAD_TOPIC on the satellite error to
   assert.equal(hub.proc.child.exitCode, null, 'hub alive');
 });
 
-// docs/errors.md says VOICE_BAD_TOPIC applies to any process's subscriptions, but the contract given to the hub's
-// rewrite covers the hub only; the satellite still drops these silently. Kept as todo so it shows until decided.
-test('malformed TTS topics on the satellite: VOICE_BAD_TOPIC on its error topic', { todo: 'the satellite drops malformed TTS topics without an error' }, async () => {
+test('malformed TTS topics on the satellite: VOICE_BAD_TOPIC on its error topic', async () => {
   const problems: string[] = [];
   for (const make of SAT_BAD_TOPICS) problems.push(...(await runBatch([make()])));
   assert.deepEqual(problems, []);
