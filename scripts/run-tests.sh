@@ -15,7 +15,9 @@
 # (a stale dist/ file of a renamed test is skipped). Exit status 1 if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node_args=(--expose-gc --test --test-timeout=300000)
+node_args=(--expose-gc --test --test-timeout=300000 --test-reporter=tap)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 ALONE=(test/e2e.test.ts test/demo.test.ts)
 device=()
 other=()
@@ -29,10 +31,14 @@ if command -v flock >/dev/null; then lock=(flock "${PULSE_TEST_LOCK:-/tmp/pulse.
 status=0
 start=$(date +%s)
 echo "run-tests: ${#device[@]} device (and ALONE) files one at a time"
-"${lock[@]}" node "${node_args[@]}" --test-concurrency=1 "${device[@]}" || status=1
+"${lock[@]}" node "${node_args[@]}" --test-concurrency=1 "${device[@]}" 2>&1 | tee -a "$log" || status=1
 mid=$(date +%s)
 echo "run-tests: ${#other[@]} other files, ${TEST_CONCURRENCY:-2} at a time"
-node "${node_args[@]}" --test-concurrency="${TEST_CONCURRENCY:-2}" "${other[@]}" || status=1
+node "${node_args[@]}" --test-concurrency="${TEST_CONCURRENCY:-2}" "${other[@]}" 2>&1 | tee -a "$log" || status=1
 end=$(date +%s)
 echo "run-tests: device files $((mid - start)) s, other files $((end - mid)) s, total $((end - start)) s"
+# One closing line for both groups (TAP "# pass N" / "# fail N" / "# skipped N" summed).
+sum() { awk -v k="$1" '$1 == "#" && $2 == k { n += $3 } END { print n + 0 }' "$log"; }
+echo "tests: $(sum pass) passed, $(sum fail) failed, $(sum skipped) skipped"
+[ "$(sum fail)" = 0 ] || status=1
 exit $status
