@@ -39,7 +39,8 @@ export { createSource } from './audio/select';
 export { createWakeEngine } from './wake/select';
 
 /** Audio allowed to wait for processing before the oldest is dropped (a real-time source). */
-export const MAX_QUEUED_MS = 1000;
+/** Audio a live source may get ahead of processing before the oldest frames are dropped: a full pipe (64 KiB) is ~2 s. */
+export const MAX_QUEUED_MS = 3000;
 
 /** Emits 'wake', 'session-end', 'played' and 'source-end'. */
 export class Satellite extends EventEmitter {

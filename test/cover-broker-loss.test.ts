@@ -79,9 +79,12 @@ test('Mosquitto killed during playback: the satellite survives, ends the playbac
   await sleep(2000);
   const from2 = col.messages.length;
   const spoken = 'turn off the kitchen light';
-  void mic.say(Buffer.concat([speak('hey jarvis'), Buffer.alloc(600 * 32), speak(spoken)]));
+  // A short pause after the wake word: a pause longer than vad.silenceMs can still end the session on the
+  // tail of "jarvis" (the accuracy issue, not what this test is about).
+  void mic.say(Buffer.concat([speak('hey jarvis'), Buffer.alloc(250 * 32), speak(spoken)]));
   const wake = jsonOf(await next((tp) => tp === 'voice/satellite/bl/wake', 15000, from2));
   const fin2 = jsonOf(await next((tp, o) => tp === 'voice/satellite/bl/transcript' && o.sessionId === wake.sessionId, 20000, from2));
+  if (!/kitchen/.test(String(fin2.text))) t.diagnostic(sat.lines.filter((l) => /session|wake|stopp|command/.test(l)).slice(-12).join('\n'));
   assert.match(String(fin2.text), /kitchen/, `heard "${String(fin2.text)}" for "${spoken}"`);
   assert.equal(sat.child.exitCode, null);
   const internal = sat.lines.filter((l) => l.includes('VOICE_INTERNAL'));

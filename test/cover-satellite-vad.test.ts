@@ -133,14 +133,16 @@ test('wake.refractoryMs: "hey jarvis" right after a session opens nothing; after
   assert.match(String(fin.text), /window|open/);
 });
 
-test('audio.source=command: a capture command writing raw PCM (cat of a file) feeds the wake word and a transcript', async (t) => {
+test('audio.source=command: a capture command writing raw PCM in real time feeds the wake word and a transcript', async (t) => {
   const noise = new Noise(31);
   const raw = path.join(TMP, 'cover-command.raw');
   const spoken = 'turn off the kitchen light';
   fs.writeFileSync(raw, Buffer.concat([noise.floor(1000), noisySpeech('hey jarvis', noise), noise.floor(600), noisySpeech(spoken, noise), noise.floor(2500)]));
   const from = col.messages.length;
-  // cat writes the whole file at once, then the command idles (exiting would make the satellite restart it).
-  const sat = runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', 'catsat', '--satellite-room', 'pantry', '--audio-source', 'command', '--audio-command', `sh -c 'cat ${raw}; exec sleep 120'`]);
+  // Like arecord, the command writes 100 ms of audio every 100 ms, then idles (exiting would make the satellite restart it).
+  const pacer = path.join(TMP, 'cover-pace.js');
+  fs.writeFileSync(pacer, "const b=require('fs').readFileSync(process.argv[2]);let o=0;const t=setInterval(()=>{if(o>=b.length){clearInterval(t);setTimeout(()=>{},120000);return;}process.stdout.write(b.subarray(o,o+3200));o+=3200;},100);");
+  const sat = runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', 'catsat', '--satellite-room', 'pantry', '--audio-source', 'command', '--audio-command', `${process.execPath} ${pacer} ${raw}`]);
   t.after(() => sat.stop());
   const wake = json(await nextJson(`${T('catsat')}/wake`, () => true, 30000, from));
   assert.equal(wake.wakeWord, 'hey_jarvis');
