@@ -19,7 +19,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     password: { doc: 'Password required by the embedded broker when broker.username is set.', format: String, default: '', sensitive: true },
   },
   stt: {
-    engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx.', format: ['auto', 'vosk', 'pocketsphinx'], default: 'auto' },
+    engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code.', format: ['auto', 'vosk', 'pocketsphinx'], default: 'auto' },
     workers: { doc: 'Decoder worker threads; 0 = one per CPU core.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
     vosk: {
@@ -71,7 +71,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     historyIdleMs: { doc: "A satellite's conversation is forgotten after this long without a turn.", format: positiveInt('positiveInt'), default: 300000 },
   },
   tts: {
-    engine: { doc: 'Text-to-speech engine. auto: Piper when tts.piper.voice exists, else flite.', format: ['auto', 'piper', 'flite'], default: 'auto' },
+    engine: { doc: 'Text-to-speech engine. auto: Piper when tts.piper.voice exists, else flite; a voice that fails to load falls back to flite with a warning (tts.fallback in the hub status). piper: the voice must load, or the hub stops with its code.', format: ['auto', 'piper', 'flite'], default: 'auto' },
     sentenceSilenceMs: { doc: 'Silence inserted after each spoken sentence.', format: nonNegativeInt('nonNegativeInt'), default: 200 },
     piper: {
       voice: { doc: 'Piper voice .onnx file (its config is the same path + .json).', format: String, default: 'models/en_US-lessac-medium.onnx' },
