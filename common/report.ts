@@ -18,10 +18,6 @@ export interface ReportTarget {
 }
 
 export class ErrorReporter {
-  /** Errors reported, by code (tests, diagnostics). */
-  readonly counts = new Map<ErrorCode, number>();
-  total = 0;
-
   constructor(
     private readonly ctx: {
       topics: Topics;
@@ -34,8 +30,6 @@ export class ErrorReporter {
   ) {}
 
   report(code: ErrorCode, message: string, at: ReportTarget = {}): void {
-    this.total++;
-    this.counts.set(code, (this.counts.get(code) ?? 0) + 1);
     const satellite = at.satellite ?? this.ctx.defaultSatellite;
     this.ctx.log.warn({ code, satellite, sessionId: at.sessionId, ...at.log }, message);
     const p: ErrorPayload = { code, message, satellite, sessionId: at.sessionId, time: now() };

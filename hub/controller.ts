@@ -11,6 +11,7 @@
  * LLM, TTS to the satellite) -> registry (state of each satellite throughout).
  */
 import type { MqttClient } from 'mqtt';
+import { toVoiceError } from '../common/errors';
 import type { Logger } from '../common/log';
 import { connectMqtt, endMqtt } from '../common/mqtt';
 import { PROTOCOL_VERSION, type StatusPayload, now, topics } from '../common/protocol';
@@ -134,9 +135,9 @@ export class Hub {
     } catch (err) {
       // A Piper voice named explicitly must work; otherwise the hub still transcribes and answers in text.
       if (this.config.tts.engine === 'piper') throw err;
-      const e = this.errors;
-      this.ttsError = { code: (err as { code?: string }).code ?? 'VOICE_TTS_FAILED', message: (err as Error).message };
-      e.report('VOICE_TTS_FAILED', `${this.ttsError.message}; replies will be text only`);
+      const e = toVoiceError(err, 'VOICE_TTS_FAILED');
+      this.ttsError = { code: e.code, message: e.message };
+      this.errors.report('VOICE_TTS_FAILED', `${e.message}; replies will be text only`);
     }
   }
 

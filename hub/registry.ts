@@ -32,7 +32,7 @@ export class SatelliteRegistry implements Feature {
     this.subscriptions = [`${root}/satellite/+/status`];
     this.handlers = {
       satStatus: (t, payload, topic) => this.onStatus(t.satellite, payload, topic),
-      wake: (t) => this.touch(t.satellite),
+      // A wake is seen on the bus (it also sets the room); audio only refreshes last seen.
       audio: (t) => this.touch(t.satellite),
     };
   }

@@ -14,16 +14,10 @@ import { type HubConfig, hubSchema } from '../config/hub';
 import { Hub } from '../hub/controller';
 import { defaultVoskLibrary } from '../hub/stt/vosk';
 import { owwModelDir } from '../satellite/wake/openwakeword';
-import { Collector, jsonOf, ROOT, TMP } from './helpers';
+import { brokenVoskModelDir, Collector, jsonOf, ROOT, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 
-function brokenVoskModel(): string {
-  const dir = path.join(TMP, 'engines-broken-vosk');
-  fs.mkdirSync(path.join(dir, 'am'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'am', 'final.mdl'), 'not a model');
-  return dir;
-}
+const brokenVoskModel = () => brokenVoskModelDir('engines-broken-vosk');
 
 /** A real ONNX model that is not a Piper voice, with a Piper config beside it. */
 function brokenPiperVoice(): string {

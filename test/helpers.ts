@@ -380,3 +380,12 @@ export class FifoMic {
     this.out?.end();
   }
 }
+
+/** A directory shaped like a Vosk model (am/, conf/) whose model file is garbage: libvosk refuses it. */
+export function brokenVoskModelDir(name: string): string {
+  const dir = path.join(TMP, name);
+  fs.mkdirSync(path.join(dir, 'am'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'am', 'final.mdl'), 'not a model');
+  return dir;
+}

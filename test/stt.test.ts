@@ -8,7 +8,7 @@ import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadConfig } from '../common/config';
 import { type HubConfig, hubSchema } from '../config/hub';
-import { runNode, silence, speak, TMP, wer } from './helpers';
+import { brokenVoskModelDir, runNode, silence, speak, TMP, wer } from './helpers';
 
 const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
 
@@ -54,13 +54,7 @@ test('Vosk with no model is VOICE_STT_MODEL_MISSING (checked before the library 
   assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_MISSING' && /models\/README.md/.test(e.message));
 });
 
-function fakeModelDir(): string {
-  const dir = path.join(TMP, 'fake-vosk-model');
-  fs.mkdirSync(path.join(dir, 'am'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'am', 'final.mdl'), 'not a model');
-  return dir;
-}
+const fakeModelDir = () => brokenVoskModelDir('fake-vosk-model');
 
 test('Vosk with no library is VOICE_STT_LIBRARY_MISSING', () => {
   const engine = new VoskEngine({ model: fakeModelDir(), library: path.join(TMP, 'libvosk-missing.so') });

@@ -96,7 +96,8 @@ export class ReplyManager implements Feature {
 
   /** Every final transcript (bus: transcript). */
   private onTranscript(t: TranscriptPayload): void {
-    if (!this.ctx.config.reply.enabled || t.text.trim() === '') return;
+    // The hub builds this feature only when reply.enabled is on.
+    if (t.text.trim() === '') return;
     const transcriptAt = Date.now();
     this.abortSatellite(t.satellite, 'new transcript');
     this.ctx.bus.emit('replyStarted', { satellite: t.satellite, sessionId: t.sessionId });
