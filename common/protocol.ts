@@ -155,7 +155,14 @@ export interface WakePayload {
 export interface AudioStartPayload {
   sessionId: string;
   format: AudioFormat;
+  /** Audio sent before the live frames (the pre-roll), ms. */
   preRollMs?: number;
+  /**
+   * Where the wake word fired, ms from the session's first audio byte (the end
+   * of the frame the detector fired on). The hub drops transcript words the wake
+   * word produced. Absent when no wake word opened the session (listen, follow-up).
+   */
+  wakeMs?: number;
   time: string;
 }
 
@@ -169,6 +176,8 @@ export interface AudioStopPayload {
   audioMs?: number;
   /** Where the VAD put the end of speech, in ms from the first frame sent (the hub measures latency from it). */
   speechEndMs?: number;
+  /** Where the satellite found the end of the wake word (its VAD's first silence after wakeMs), ms from the first frame sent. */
+  wakeEndMs?: number;
   time: string;
 }
 
@@ -245,6 +254,13 @@ function num(topic: string, o: Obj, key: string, optional = false): number | und
   return v;
 }
 
+/** An optional number that must be >= 0 when present. */
+function nonNegative(topic: string, o: Obj, key: string): number | undefined {
+  const v = num(topic, o, key, true);
+  if (v !== undefined && v < 0) throw bad(topic, `"${key}" must be >= 0`);
+  return v;
+}
+
 function sessionIdOf(topic: string, o: Obj): string {
   const id = str(topic, o, 'sessionId') as string;
   if (!isValidId(id)) throw bad(topic, '"sessionId" must be 1-64 characters of A-Z a-z 0-9 _ -');
@@ -268,7 +284,8 @@ export function validateAudioStart(topic: string, o: Obj): AudioStartPayload {
   return {
     sessionId: sessionIdOf(topic, o),
     format: { encoding: str(topic, fo, 'encoding') as string, rate: num(topic, fo, 'rate') as number, channels: num(topic, fo, 'channels') as number },
-    preRollMs: num(topic, o, 'preRollMs', true),
+    preRollMs: nonNegative(topic, o, 'preRollMs'),
+    wakeMs: nonNegative(topic, o, 'wakeMs'),
     time: str(topic, o, 'time') as string,
   };
 }
@@ -281,6 +298,7 @@ export function validateAudioStop(topic: string, o: Obj): AudioStopPayload {
     reason: reason as StopReason,
     audioMs: num(topic, o, 'audioMs', true),
     speechEndMs: num(topic, o, 'speechEndMs', true),
+    wakeEndMs: nonNegative(topic, o, 'wakeEndMs'),
     time: str(topic, o, 'time') as string,
   };
 }

@@ -45,7 +45,8 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     maxLengthMs: { doc: 'A session is finalised after this much audio (reason max-length).', format: positiveInt('positiveInt'), default: 15000 },
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
-    endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored (the pause after the wake word).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
+    endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored. An endpoint also needs a word of the command: one after only the wake word (trimmed, see session.wakeMarginMs) never ends a session.', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
+    wakeMarginMs: { doc: 'Transcript words that end by this long after the point where the satellite\'s wake word fired (audio/start wakeMs) are the wake word\'s and are dropped from partial and final transcripts.', format: nonNegativeInt('nonNegativeInt'), default: 100 },
   },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
@@ -101,7 +102,7 @@ export interface HubConfig {
     vosk: { model: string; library: string };
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };
-  session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number };
+  session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

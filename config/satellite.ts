@@ -57,8 +57,10 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     threshold: { doc: 'Silero VAD speech probability above which a 32 ms frame counts as speech.', format: unitInterval, default: 0.5 },
     silenceMs: { doc: 'Silence after speech that ends the utterance.', format: positiveInt('positiveInt'), default: 400 },
     maxUtteranceMs: { doc: 'Longest utterance streamed after a wake.', format: positiveInt('positiveInt'), default: 12000 },
-    noSpeechMs: { doc: 'If no speech starts this long after the wake, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
-    preRollMs: { doc: 'Audio from just before the wake fired that is sent first, so the first word is not cut.', format: nonNegativeInt('nonNegativeInt'), default: 300 },
+    noSpeechMs: { doc: 'If no speech starts this long after the wake word ends, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
+    preRollMs: { doc: 'Audio from just before the wake fired that is sent first, so the first word of a command run on from the wake word is not cut (the detector often fires after the word). Longer carries more of the wake word to the hub (see docs/config.md for the measurement).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
+    wakeGapMs: { doc: 'The wake word ends at the first silence this long after the detector fired (it fires before the word is over); speech before that is the wake word, not the command.', format: positiveInt('positiveInt'), default: 96 },
+    wakeTailMaxMs: { doc: 'The wake word ends at most this long after the detector fired, silence or not (a speaker who runs the command on without a pause).', format: positiveInt('positiveInt'), default: 700 },
   },
   log: {
     level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' },
@@ -81,6 +83,6 @@ export interface SatelliteConfig {
   };
   playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; bufferMs: number };
   followUp: { listenMs: number };
-  vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number };
+  vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number; wakeGapMs: number; wakeTailMaxMs: number };
   log: { level: string };
 }

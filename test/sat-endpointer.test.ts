@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Endpointer, HYSTERESIS } from '../satellite/endpointer';
 
-const SETTINGS = { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000 };
+const SETTINGS = { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, wakeGapMs: 96, wakeTailMaxMs: 700 };
 const WIN = 32; // one Silero window
 const SPEECH = 0.9;
 const QUIET = 0.05;
@@ -66,4 +66,56 @@ test('audio sent before its VAD result is counted in audioMs at once (sent/decid
   assert.equal(e.audioMs, 80);
   assert.equal(e.decide(from, 80, [SPEECH, SPEECH]), null);
   assert.equal(e.speechEndMs, 80);
+});
+
+/** A session a wake word opened: the pre-roll ends where the detector fired. */
+function woken(preRollMs = 320, noSpeechMs = 4000): Endpointer {
+  return new Endpointer(SETTINGS, { preRollMs, noSpeechMs, wakeMs: preRollMs });
+}
+
+test('the rest of the wake word after the fire point, then a pause of any length up to noSpeechMs, does not end the session', () => {
+  for (const pauseWindows of [0, 11, 22, 38, 120]) {
+    const e = woken();
+    // 160 ms of "-vis" streamed after the detector fired.
+    assert.equal(feed(e, 5, SPEECH).reason, null);
+    // The pause: 96 ms of silence ends the wake word at its start (320 + 160).
+    const pause = feed(e, pauseWindows, QUIET);
+    assert.equal(pause.reason, null, `a ${pauseWindows * WIN} ms pause after the wake word ended the session`);
+    if (pauseWindows >= 3) assert.equal(e.wakeEndMs, 320 + 5 * WIN);
+    assert.equal(e.speechStarted, false, 'the wake word is not the command');
+    // The command, then the utterance's own silence ends the session.
+    assert.equal(feed(e, 30, SPEECH).reason, null);
+    assert.deepEqual(feed(e, 20, QUIET), { reason: 'silence', at: 13 });
+    assert.equal(e.speechEndMs, 320 + (5 + pauseWindows + 30) * WIN);
+  }
+});
+
+test('no-speech counts from the end of the wake word, not from the fire point', () => {
+  const e = woken(320, 1000);
+  feed(e, 10, SPEECH); // 320 ms of wake word after the fire point
+  // 1000 ms of silence after the wake word ended: 1000 / 32 = 31.25 -> the 32nd window.
+  assert.deepEqual(feed(e, 100, QUIET), { reason: 'no-speech', at: 32 });
+  assert.equal(e.wakeEndMs, 320 + 10 * WIN);
+  assert.equal(e.speechEndMs, undefined);
+});
+
+test('a short dip inside the wake word does not end it; a command run on without a pause counts from wakeTailMaxMs', () => {
+  const e = woken();
+  feed(e, 4, SPEECH);
+  feed(e, 2, QUIET); // 64 ms < wakeGapMs: still the wake word
+  assert.equal(e.wakeEndMs, undefined);
+  // Speech on without a pause: the wake word ends 700 ms after the fire point and the command starts there.
+  const r = feed(e, 40, SPEECH);
+  assert.equal(r.reason, null);
+  assert.equal(e.wakeEndMs, 320 + Math.ceil(700 / WIN) * WIN);
+  assert.equal(e.speechStarted, true);
+  assert.equal(feed(e, 20, QUIET).reason, 'silence');
+});
+
+test('without a wake word (listen, follow-up) speech counts from the first live frame', () => {
+  const e = make();
+  feed(e, 3, SPEECH);
+  assert.equal(e.speechStarted, true);
+  assert.equal(e.wakeEndMs, undefined);
+  assert.deepEqual(feed(e, 20, QUIET), { reason: 'silence', at: 13 });
 });

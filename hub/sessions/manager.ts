@@ -21,8 +21,10 @@ import {
   validateWake,
 } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
+import type { Word } from '../stt/engine';
 import type { SttHandle, SttPool } from '../stt/pool';
 import { OrphanBuffer } from './orphans';
+import { afterWake, textOf } from './wake-trim';
 
 interface Session {
   id: string;
@@ -31,6 +33,12 @@ interface Session {
   wakeAt: number;
   bytes: number;
   stt: SttHandle;
+  /** audio/start arrived; until then partials are held (it says where the wake word fired). */
+  started: boolean;
+  /** Where the wake word fired, ms into the stream (audio/start); undefined without one. */
+  wakeMs?: number;
+  /** The newest partial from the engine, untrimmed, held while audio/start has not arrived. */
+  heldPartial?: Word[];
   state: 'live' | 'finalizing';
   reason?: FinalReason;
   finalRequestedAt?: number;
@@ -43,6 +51,8 @@ interface Session {
 const RECENT_LIMIT = 256;
 /** A worker that never answers a final request must not leak the session. */
 const FINAL_TIMEOUT_MS = 10000;
+/** A client that sends no audio/start (it is optional for third-party satellites) gets partials after this much audio. */
+const NO_START_MS = 1000;
 
 export class SessionManager implements Feature {
   readonly name = 'sessions';
@@ -132,14 +142,15 @@ export class SessionManager implements Feature {
       room: w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default',
       wakeAt: Date.now(),
       bytes: 0,
+      started: false,
       state: 'live',
       lastPartial: '',
       lastPartialAt: 0,
       stt: null as unknown as SttHandle,
     };
     s.stt = this.stt.open(s.id, {
-      partial: (text, endpoint) => this.onPartial(s, text, endpoint),
-      final: (text, confidence, decodeMs) => this.onFinal(s, text, confidence, decodeMs),
+      partial: (words, endpoint) => this.onPartial(s, words, endpoint),
+      final: (words, confidence, decodeMs) => this.onFinal(s, words, confidence, decodeMs),
       error: (err) => this.onSttError(s, err),
     });
     this.sessions.set(s.id, s);
@@ -162,9 +173,23 @@ export class SessionManager implements Feature {
   private onAudioStart(satellite: string, sessionId: string, topic: string, payload: Buffer): void {
     const a = validateAudioStart(topic, parseJson(topic, payload));
     const s = this.live(satellite, sessionId);
-    if (!s || formatMatches(a.format)) return;
+    if (!s) return;
+    if (formatMatches(a.format)) {
+      s.wakeMs = a.wakeMs;
+      this.release(s);
+      return;
+    }
     this.error(satellite, 'VOICE_AUDIO_FORMAT', `unsupported audio format ${JSON.stringify(a.format)}; send s16le, 16000 Hz, 1 channel. Session aborted.`, sessionId);
     this.abort(s);
+  }
+
+  /** Partials flow from now on (audio/start arrived, or a client that sends none streamed a while). */
+  private release(s: Session): void {
+    if (s.started) return;
+    s.started = true;
+    const held = s.heldPartial;
+    s.heldPartial = undefined;
+    if (held) this.onPartial(s, held, false);
   }
 
   private onAudio(satellite: string, sessionId: string, payload: Buffer): void {
@@ -175,6 +200,7 @@ export class SessionManager implements Feature {
     if (payload.length % 2 !== 0) return this.error(satellite, 'VOICE_AUDIO_FORMAT', `audio frame of ${payload.length} bytes is not whole 16-bit samples; dropped`, sessionId);
     if (payload.length === 0) return;
     s.bytes += payload.length;
+    if (s.bytes / BYTES_PER_MS >= NO_START_MS) this.release(s);
     s.stt.audio(payload);
     this.touch(s);
     if (s.bytes / BYTES_PER_MS >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
@@ -191,9 +217,14 @@ export class SessionManager implements Feature {
    * behind real time still decodes its backlog before the final, and what it
    * hears on the way is published in order, before the final.
    */
-  private onPartial(s: Session, text: string, endpoint: boolean): void {
+  private onPartial(s: Session, words: Word[], endpoint: boolean): void {
     if (!this.sessions.has(s.id)) return;
+    if (!s.started) {
+      s.heldPartial = words;
+      return;
+    }
     const cfg = this.ctx.config.session;
+    const text = textOf(afterWake(words, s.wakeMs, cfg.wakeMarginMs).kept);
     if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
       this.finalize(s, 'endpoint');
       return;
@@ -243,14 +274,17 @@ export class SessionManager implements Feature {
     s.stt.finish();
   }
 
-  private onFinal(s: Session, text: string, confidence: number | undefined, decodeMs: number): void {
+  private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number): void {
     clearTimeout(s.partialTimer);
+    const { kept, dropped } = afterWake(words, s.wakeMs, this.ctx.config.session.wakeMarginMs);
+    const text = textOf(kept);
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     const payload = this.transcript(s, text, true, { reason: s.reason ?? 'stop', confidence });
     payload.timings.finalizeMs = finalizeMs;
     this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
     this.stats.finalized++;
-    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs }, 'final transcript');
+    const wake = dropped.length > 0 ? { wakeMs: s.wakeMs, wakeWords: textOf(dropped) } : {};
+    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs, ...wake }, 'final transcript');
     this.ctx.bus.emit('transcript', payload);
     this.end(s, payload.reason ?? 'stop');
   }

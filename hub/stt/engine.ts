@@ -3,17 +3,28 @@
  * `load()` loads the model once per worker, then one Recognizer per live session.
  * All calls are synchronous native calls; the worker keeps them off the main loop.
  */
+/** One recognised word and where it lies, ms from the recognizer's first sample (absent when the engine gave no timings). */
+export interface Word {
+  word: string;
+  startMs?: number;
+  endMs?: number;
+}
+
 export interface AcceptResult {
   /** Current best partial hypothesis (may be unchanged). */
   partial: string;
   /** The engine detected the end of the utterance (speech followed by silence). */
   endpoint: boolean;
+  /** The partial's words with their timings, in order; `words.map(w => w.word).join(' ')` is `partial`. */
+  words: Word[];
 }
 
 export interface FinalResult {
   text: string;
   /** 0..1 where the engine provides a confidence. */
   confidence?: number;
+  /** The final's words with their timings, in order; they join to `text`. */
+  words: Word[];
 }
 
 export interface Recognizer {

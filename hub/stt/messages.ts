@@ -1,4 +1,6 @@
 /** Messages between the hub's main thread and its STT worker threads. */
+import type { Word } from './engine';
+
 export type ToWorker =
   | { type: 'open'; sid: string }
   | { type: 'audio'; sid: string; pcm: ArrayBuffer }
@@ -12,7 +14,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; engine: string }
   | { type: 'load-error'; code: string; message: string }
-  | { type: 'partial'; sid: string; text: string; endpoint: boolean; audioMs: number }
-  | { type: 'final'; sid: string; text: string; confidence?: number; decodeMs: number }
+  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
+  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
   | { type: 'error'; sid: string; code: string; message: string }
   | { type: 'stats'; id: number; recognizers: number };

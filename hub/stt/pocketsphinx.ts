@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { IKoffiLib, KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
-import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings } from './engine';
+import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings, Word } from './engine';
 
 interface PsApi {
   cmd_ln_parse_r: KoffiFunction;
@@ -15,12 +15,28 @@ interface PsApi {
   ps_args: KoffiFunction;
   ps_init: KoffiFunction;
   ps_free: KoffiFunction;
+  ps_start_stream: KoffiFunction;
   ps_start_utt: KoffiFunction;
   ps_process_raw: KoffiFunction;
   ps_end_utt: KoffiFunction;
   ps_get_hyp: KoffiFunction;
-  ps_get_in_speech: KoffiFunction;
+  ps_seg_iter: KoffiFunction;
+  ps_seg_next: KoffiFunction;
+  ps_seg_word: KoffiFunction;
+  ps_seg_frames: KoffiFunction;
 }
+
+/** pocketsphinx frames per second (-frate, 100 by default). */
+const FRAME_MS = 10;
+const SAMPLES_PER_MS = 16;
+/**
+ * Decoded audio past the last word that makes an endpoint. pocketsphinx's own
+ * speech detector (ps_get_in_speech) only works with -remove_silence yes, which
+ * breaks word times, so the endpoint comes from the word times instead.
+ */
+const ENDPOINT_SILENCE_MS = 500;
+/** Segments that are not words: <s>, </s>, <sil>, and fillers such as [NOISE] or ++BREATH++. */
+const NOT_A_WORD = /^[<[+]/;
 
 function loadApi(settings: SttSettings['pocketsphinx']): PsApi {
   // Required lazily so a hub without koffi-loadable libraries still starts its other parts.
@@ -46,44 +62,71 @@ function loadApi(settings: SttSettings['pocketsphinx']): PsApi {
     ps_args: ps.func('void *ps_args()'),
     ps_init: ps.func('void *ps_init(void *config)'),
     ps_free: ps.func('int ps_free(void *ps)'),
+    ps_start_stream: ps.func('int ps_start_stream(void *ps)'),
     ps_start_utt: ps.func('int ps_start_utt(void *ps)'),
     ps_process_raw: ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)'),
     ps_end_utt: ps.func('int ps_end_utt(void *ps)'),
     ps_get_hyp: ps.func('const char *ps_get_hyp(void *ps, _Out_ int *score)'),
-    ps_get_in_speech: ps.func('uint8_t ps_get_in_speech(void *ps)'),
+    // 5prealpha takes only the decoder; older releases also an out score, which a NULL satisfies on either.
+    ps_seg_iter: ps.func('void *ps_seg_iter(void *ps, void *out_best_score)'),
+    ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
+    ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
+    ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
   };
 }
 
 class PsRecognizer implements Recognizer {
-  private inSpeech = false;
-  private sawSpeech = false;
   private freed = false;
+  /** Audio decoded so far, ms. */
+  private heardMs = 0;
+  /** The last word's end at the latest endpoint. */
+  private endpointAfter: number | undefined;
   constructor(
     private readonly engine: PocketsphinxEngine,
     private readonly api: PsApi,
     readonly decoder: unknown,
   ) {
-    if (api.ps_start_utt(decoder) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_start_utt failed');
+    // A new stream per session: word times count from its first sample, and no noise or cepstral-mean
+    // estimate carries over from the session (maybe another room) that used this pooled decoder before.
+    if (api.ps_start_stream(decoder) < 0 || api.ps_start_utt(decoder) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_start_utt failed');
   }
 
   accept(pcm: Int16Array): AcceptResult {
     if (this.api.ps_process_raw(this.decoder, pcm, pcm.length, 0, 0) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_process_raw failed');
-    const speech = this.api.ps_get_in_speech(this.decoder) !== 0;
-    if (speech) this.sawSpeech = true;
-    const endpoint = this.inSpeech && !speech && this.sawSpeech;
-    this.inSpeech = speech;
-    return { partial: this.hyp(), endpoint };
+    this.heardMs += pcm.length / SAMPLES_PER_MS;
+    const words = this.hyp();
+    // The end of the utterance: ENDPOINT_SILENCE_MS of audio decoded past the last word, once per last word.
+    const last = words.at(-1);
+    const endpoint = last !== undefined && this.heardMs - (last.endMs ?? 0) >= ENDPOINT_SILENCE_MS && last.endMs !== this.endpointAfter;
+    if (endpoint) this.endpointAfter = last.endMs;
+    return { partial: words.map((w) => w.word).join(' '), endpoint, words };
   }
 
   final(): FinalResult {
     this.api.ps_end_utt(this.decoder);
-    return { text: this.hyp() };
+    const words = this.hyp();
+    return { text: words.map((w) => w.word).join(' '), words };
   }
 
-  private hyp(): string {
-    const score = [0];
-    const text = this.api.ps_get_hyp(this.decoder, score) as string | null;
-    return (text ?? '').trim();
+  /** The best hypothesis so far as timed words. */
+  private hyp(): Word[] {
+    const text = ((this.api.ps_get_hyp(this.decoder, [0]) as string | null) ?? '').trim();
+    return text === '' ? [] : this.segments();
+  }
+
+  private segments(): Word[] {
+    const api = this.api;
+    const words: Word[] = [];
+    for (let seg: unknown = api.ps_seg_iter(this.decoder, null); seg; seg = api.ps_seg_next(seg)) {
+      const word = (api.ps_seg_word(seg) as string | null) ?? '';
+      if (word === '' || NOT_A_WORD.test(word)) continue;
+      const sf = [0];
+      const ef = [0];
+      api.ps_seg_frames(seg, sf, ef);
+      // Alternative pronunciations are "word(2)"; the hypothesis says "word".
+      words.push({ word: word.replace(/\(\d+\)$/, ''), startMs: sf[0] * FRAME_MS, endMs: (ef[0] + 1) * FRAME_MS });
+    }
+    return words;
   }
 
   free(): void {
@@ -121,7 +164,9 @@ export class PocketsphinxEngine implements SttEngine {
     // No -logfn: pocketsphinx opens that file into a process-wide FILE* and fcloses the previous one on
     // every ps_init, which races (double fclose) when decoders are created in several worker threads.
     // Logging is silenced once with err_set_logfp(NULL) instead.
-    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000', ...s.args.split(/\s+/).filter(Boolean)];
+    // -remove_silence no: with pocketsphinx's own silence removal on, word times (ps_seg_frames) come out
+    // hundreds of ms late after a pause, and the hub needs them to drop the wake word's words.
+    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000', '-remove_silence', 'no', ...s.args.split(/\s+/).filter(Boolean)];
     const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
     if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
     const decoder: unknown = api.ps_init(config);

@@ -9,14 +9,15 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, ERROR_CODES, VoiceError } from '../../common/errors';
 import type { Logger } from '../../common/log';
-import type { SttSettings } from './engine';
+import type { SttSettings, Word } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 
 const STOP_GRACE_MS = 5000;
 
 export interface SessionEvents {
-  partial(text: string, endpoint: boolean, audioMs: number): void;
-  final(text: string, confidence: number | undefined, decodeMs: number): void;
+  /** The partial hypothesis so far, as timed words. */
+  partial(words: Word[], endpoint: boolean, audioMs: number): void;
+  final(words: Word[], confidence: number | undefined, decodeMs: number): void;
   error(err: VoiceError): void;
 }
 
@@ -101,10 +102,10 @@ export class SttPool {
   private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' } | { type: 'stats' }>): void {
     const ev = slot.sessions.get(m.sid);
     if (!ev) return;
-    if (m.type === 'partial') ev.partial(m.text, m.endpoint, m.audioMs);
+    if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs);
     else if (m.type === 'final') {
       slot.sessions.delete(m.sid);
-      ev.final(m.text, m.confidence, m.decodeMs);
+      ev.final(m.words, m.confidence, m.decodeMs);
     } else {
       slot.sessions.delete(m.sid);
       ev.error(new VoiceError(asCode(m.code), m.message));

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
-import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings } from './engine';
+import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings, Word } from './engine';
 
 interface VoskApi {
   vosk_set_log_level: KoffiFunction;
@@ -20,6 +20,7 @@ interface VoskApi {
   vosk_recognizer_new: KoffiFunction;
   vosk_recognizer_free: KoffiFunction;
   vosk_recognizer_set_words: KoffiFunction;
+  vosk_recognizer_set_partial_words: KoffiFunction;
   vosk_recognizer_accept_waveform: KoffiFunction;
   vosk_recognizer_final_result: KoffiFunction;
   vosk_recognizer_partial_result: KoffiFunction;
@@ -60,6 +61,7 @@ function loadApi(library: string): VoskApi {
       vosk_recognizer_new: l.func('VoskRecognizer *vosk_recognizer_new(VoskModel *model, float sample_rate)'),
       vosk_recognizer_free: l.func('void vosk_recognizer_free(VoskRecognizer *recognizer)'),
       vosk_recognizer_set_words: l.func('void vosk_recognizer_set_words(VoskRecognizer *recognizer, int words)'),
+      vosk_recognizer_set_partial_words: l.func('void vosk_recognizer_set_partial_words(VoskRecognizer *recognizer, int partial_words)'),
       vosk_recognizer_accept_waveform: l.func('int vosk_recognizer_accept_waveform(VoskRecognizer *recognizer, const char *data, int length)'),
       vosk_recognizer_final_result: l.func('const char *vosk_recognizer_final_result(VoskRecognizer *recognizer)'),
       vosk_recognizer_partial_result: l.func('const char *vosk_recognizer_partial_result(VoskRecognizer *recognizer)'),
@@ -69,13 +71,28 @@ function loadApi(library: string): VoskApi {
   }
 }
 
+/** A word of a Vosk result with set_words / set_partial_words on: times in seconds from the recognizer's first sample. */
 interface VoskWord {
+  word?: string;
+  start?: number;
+  end?: number;
   conf?: number;
 }
 
+const ms = (s: number | undefined) => (typeof s === 'number' ? Math.round(s * 1000) : undefined);
+
+/** Vosk's timed words as ours; a result without them (an old libvosk) yields its text's words, untimed. */
+function timed(words: VoskWord[] | undefined, text: string | undefined): Word[] {
+  if (words && words.length > 0) return words.map((w) => ({ word: w.word ?? '', startMs: ms(w.start), endMs: ms(w.end) }));
+  return (text ?? '').split(/\s+/).filter(Boolean).map((word) => ({ word }));
+}
+
+const joined = (words: Word[]) => words.map((w) => w.word).join(' ');
+
 class VoskRecognizer implements Recognizer {
   private handle: unknown;
-  private committed: string[] = [];
+  /** Words of the utterances Vosk already finished (it endpoints and goes on). */
+  private committed: Word[] = [];
   private confs: number[] = [];
 
   constructor(
@@ -85,30 +102,32 @@ class VoskRecognizer implements Recognizer {
     this.handle = api.vosk_recognizer_new(model, 16000);
     if (!this.handle) throw new VoiceError('VOICE_STT_FAILED', 'vosk_recognizer_new returned NULL');
     api.vosk_recognizer_set_words(this.handle, 1);
+    api.vosk_recognizer_set_partial_words(this.handle, 1);
   }
 
   accept(pcm: Int16Array): AcceptResult {
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
     const endpoint = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) === 1;
     if (endpoint) {
-      // Vosk finished an utterance: keep its text, the recognizer continues with the next one.
+      // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
       this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
-      return { partial: this.committed.join(' '), endpoint: true };
+      return { partial: joined(this.committed), endpoint: true, words: [...this.committed] };
     }
-    const partial = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string };
-    return { partial: [...this.committed, partial.partial ?? ''].join(' ').trim(), endpoint: false };
+    const p = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string; partial_result?: VoskWord[] };
+    const words = [...this.committed, ...timed(p.partial_result, p.partial)];
+    return { partial: joined(words), endpoint: false, words };
   }
 
   private take(json: string): void {
     const r = JSON.parse(json || '{}') as { text?: string; result?: VoskWord[] };
-    if (r.text) this.committed.push(r.text);
+    this.committed.push(...timed(r.result, r.text));
     for (const w of r.result ?? []) if (typeof w.conf === 'number') this.confs.push(w.conf);
   }
 
   final(): FinalResult {
     this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
     const confidence = this.confs.length ? this.confs.reduce((a, b) => a + b, 0) / this.confs.length : undefined;
-    return { text: this.committed.join(' ').trim(), confidence };
+    return { text: joined(this.committed), confidence, words: [...this.committed] };
   }
 
   free(): void {

@@ -63,7 +63,7 @@ port.on('message', (m: ToWorker) => {
         s.decodeMs += performance.now() - t0;
         if (r.partial !== s.lastPartial || r.endpoint) {
           s.lastPartial = r.partial;
-          post({ type: 'partial', sid: m.sid, text: r.partial, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16) });
+          post({ type: 'partial', sid: m.sid, words: r.words, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16) });
         }
       } catch (err) {
         fail(m.sid, err);
@@ -79,7 +79,7 @@ port.on('message', (m: ToWorker) => {
         s.decodeMs += performance.now() - t0;
         live.delete(m.sid);
         s.rec.free();
-        post({ type: 'final', sid: m.sid, text: f.text, confidence: f.confidence, decodeMs: Math.round(s.decodeMs) });
+        post({ type: 'final', sid: m.sid, words: f.words, confidence: f.confidence, decodeMs: Math.round(s.decodeMs) });
       } catch (err) {
         fail(m.sid, err);
       }

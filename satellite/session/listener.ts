@@ -81,7 +81,7 @@ export class Listener extends EventEmitter {
       this.ctx.player.stop('barge-in');
     }
     log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
-    this.openSession(det.keyword, det.score);
+    this.openSession(det.keyword, det.score, false, true);
   }
 
   private async streamFrame(session: LiveSession, frame: Int16Array): Promise<void> {
@@ -108,15 +108,17 @@ export class Listener extends EventEmitter {
 
   /**
    * Opens a session now: wake, audio start and the pre-roll are published
-   * before this returns. Null when muted or a session is live.
+   * before this returns. `heard`: the wake word was spoken and fired at the
+   * end of the pre-roll (not a listen command or a follow-up). Null when muted
+   * or a session is live.
    */
-  openSession(wakeWord: string, score: number, followUp = false): string | null {
+  openSession(wakeWord: string, score: number, followUp = false, heard = false): string | null {
     const { state, config } = this.ctx;
     if (!state.canOpen) return null;
     const pre = this.ctx.preRoll.take();
-    const opened = this.ctx.streamer.open(wakeWord, score, pre);
+    const opened = this.ctx.streamer.open(wakeWord, score, pre, heard);
     const noSpeechMs = followUp ? config.followUp.listenMs : config.vad.noSpeechMs;
-    const endpointer = new Endpointer(config.vad, { preRollMs: opened.preRollMs, noSpeechMs });
+    const endpointer = new Endpointer(config.vad, { preRollMs: opened.preRollMs, noSpeechMs, wakeMs: opened.wakeMs });
     state.open({ id: opened.sessionId, wakeWord, endpointer, warmUp: pre }, followUp);
     this.emit('wake', opened.wake satisfies WakePayload);
     return opened.sessionId;
@@ -127,10 +129,10 @@ export class Listener extends EventEmitter {
     const { state, player } = this.ctx;
     const s = state.close(player.playing ? player.sessionId : null);
     if (!s) return null;
-    const stop = this.ctx.streamer.close(s.id, reason, s.endpointer.audioMs, s.endpointer.speechEndMs);
+    const stop = this.ctx.streamer.close(s.id, reason, s.endpointer);
     this.ctx.gate.sessionEnded();
     this.wakeNeedsReset = true;
-    this.ctx.log.info({ sessionId: s.id, reason, audioMs: stop.audioMs, speechEndMs: stop.speechEndMs }, 'session stopped');
+    this.ctx.log.info({ sessionId: s.id, reason, audioMs: stop.audioMs, speechEndMs: stop.speechEndMs, wakeEndMs: stop.wakeEndMs }, 'session stopped');
     this.emit('session-end', stop);
     return stop;
   }
