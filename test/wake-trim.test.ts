@@ -34,6 +34,7 @@ test('afterWake drops the leading words that end by wakeMs + margin, and nothing
 
 const COMMAND = 'turn off the kitchen light';
 
+/** Streams like a satellite: 80 ms frames at real-time pace, then stop. */
 async function session(client: MqttClient, sat: string, pcm: Buffer, wakeMs: number | undefined): Promise<string> {
   const sid = randomUUID();
   const time = new Date().toISOString();
@@ -42,7 +43,7 @@ async function session(client: MqttClient, sat: string, pcm: Buffer, wakeMs: num
   await client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, preRollMs: wakeMs ?? 0, wakeMs, time }), { qos: 1 });
   for (let off = 0; off < pcm.length; off += 2560) {
     await client.publishAsync(`${T}/audio/${sid}`, pcm.subarray(off, off + 2560), { qos: 0 });
-    await sleep(20);
+    await sleep(80);
   }
   await client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
   return sid;
