@@ -33,7 +33,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       library: { doc: 'libpocketsphinx shared library (name or path).', format: String, default: 'libpocketsphinx.so.3' },
       sphinxbase: { doc: 'libsphinxbase shared library (name or path).', format: String, default: 'libsphinxbase.so.3' },
       args: {
-        doc: 'Extra pocketsphinx decoder arguments, space-separated. The default caps active HMMs per frame (measured on 22 flite commands: real-time factor 0.117 -> 0.099, word error rate 10.5 -> 11.3 %). For many rooms on a small hub, "-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2" halves the cost again and answers the final in 3 ms instead of ~50, at 12.9-17 % WER (docs/benchmarks.md); "" is the full search. On the command line write it with "=": --stt-pocketsphinx-args="-topn 2".',
+        doc: 'Extra pocketsphinx decoder arguments, space-separated. The default caps active HMMs per frame (measured on 22 flite commands: real-time factor 0.117 -> 0.099, word error rate 10.5 -> 11.3 %). For many rooms on a small hub, "-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2" halves the cost again and answers the final in 3 ms instead of ~50, at 12.9-17 % WER (docs/benchmarks.md); "" is the full search. On the command line write it with "=": --stt-pocketsphinx-args="-topn 2". The hub passes -remove_silence no before these: pocketsphinx\'s silence removal makes word times wrong, and the hub needs them to drop the wake word from transcripts.',
         format: String,
         default: '-maxhmmpf 3000',
       },

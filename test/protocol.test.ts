@@ -71,6 +71,12 @@ test('validators reject bad payloads with VOICE_BAD_PAYLOAD', () => {
   bad(() => validateWake('t', { sessionId: 'a', wakeWord: 'w', score: 'high', time: 'now' }), /score/);
   bad(() => validateAudioStart('t', { sessionId: 'a', time: 'now' }), /format/);
   bad(() => validateAudioStop('t', { sessionId: 'a', reason: 'bored', time: 'now' }), /reason/);
+  const format = { encoding: 's16le', rate: 16000, channels: 1 };
+  bad(() => validateAudioStart('t', { sessionId: 'a', format, wakeMs: -5, time: 'now' }), /"wakeMs" must be >= 0/);
+  bad(() => validateAudioStart('t', { sessionId: 'a', format, wakeMs: 'late', time: 'now' }), /"wakeMs" must be a finite number/);
+  bad(() => validateAudioStop('t', { sessionId: 'a', reason: 'silence', wakeEndMs: -1, time: 'now' }), /"wakeEndMs" must be >= 0/);
+  assert.equal(validateAudioStart('t', { sessionId: 'a', format, preRollMs: 150, wakeMs: 150, time: 'now' }).wakeMs, 150);
+  assert.equal(validateAudioStart('t', { sessionId: 'a', format, time: 'now' }).wakeMs, undefined);
   bad(() => validateCommand('t', { command: 'dance' }), /command/);
   assert.deepEqual(validateCommand('t', { command: 'stop', sessionId: 'abc' }), { command: 'stop', sessionId: 'abc' });
 });
