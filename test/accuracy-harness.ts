@@ -15,7 +15,7 @@ import type { SttSettings } from '../hub/stt/engine';
 import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
 import type { Utterance } from './accuracy-corpus';
 import { connect, type Proc, runNode, startHubProcess, TMP } from './helpers';
-import { SAMPLES_PER_MS } from './speech-fixtures';
+import { noisy, SAMPLES_PER_MS, zeros } from './speech-fixtures';
 
 /** Samples per accept() call: 80 ms, as the hub's worker receives them. */
 export const CHUNK_SAMPLES = 1280;
@@ -94,15 +94,18 @@ export interface PipelineOptions {
   hubArgs?: string[];
   /** Extra wait for finals after the last WAV ended, ms (default 20000). */
   settleMs?: number;
+  /** Noise at the start of each satellite's WAV, ms (default 5000): satellites start up there (model loading, a busy machine), not in the first utterance. */
+  leadInMs?: number;
 }
 
 export interface PipelineRun {
   results: UtteranceResult[];
-  /** Sessions whose audio could not be found in their satellite's WAV. */
+  /** Sessions whose audio could not be found in their satellite's WAV, or that woke in its lead-in. */
   unmapped: SessionRecord[];
   wallMs: number;
-  /** The hub's log lines at warn level or above. */
+  /** Log lines at warn level or above: the hub's, and the satellites' (e.g. "audio processing fell behind real time"). */
   hubWarnings: string[];
+  satelliteWarnings: string[];
 }
 
 const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : undefined);
@@ -145,9 +148,9 @@ function recordSessions(client: MqttClient): Map<string, SessionRecord> {
 }
 
 /** Places sessions (in wake order) in the satellite's WAV by finding their first audio bytes; returns the unmapped ones. */
-function mapSessions(sessions: SessionRecord[], utts: readonly Utterance[], wav: Buffer): SessionRecord[] {
+function mapSessions(sessions: SessionRecord[], utts: readonly Utterance[], wav: Buffer, leadInSamples: number): SessionRecord[] {
   const bases: number[] = [];
-  let base = 0;
+  let base = leadInSamples;
   for (const u of utts) {
     bases.push(base);
     base += u.pcm.length / 2;
@@ -167,6 +170,10 @@ function mapSessions(sessions: SessionRecord[], utts: readonly Utterance[], wav:
     const start = pos / 2;
     // Place by where the wake fired (after the pre-roll), not by the pre-roll's start.
     const anchor = start + (num(s.start?.preRollMs) ?? 0) * SAMPLES_PER_MS;
+    if (anchor < leadInSamples) {
+      unmapped.push(s);
+      continue;
+    }
     let k = bases.length - 1;
     while (k > 0 && bases[k] > anchor) k--;
     s.utteranceId = utts[k].id;
@@ -219,7 +226,8 @@ export async function runPipeline(utts: readonly Utterance[], opts: PipelineOpti
   try {
     const sessions = recordSessions(client);
     await client.subscribeAsync('voice/#', { qos: 1 });
-    const wavs = groups.map((g) => Buffer.concat(g.map((u) => u.pcm)));
+    const leadIn = noisy(zeros(opts.leadInMs ?? 5000), { offsetMs: 60000 });
+    const wavs = groups.map((g) => Buffer.concat([leadIn, ...g.map((u) => u.pcm)]));
     groups.forEach((_g, i) => {
       const file = path.join(TMP, `accuracy-sat${i}.wav`);
       fs.writeFileSync(file, wavFromPcm(wavs[i]));
@@ -233,13 +241,13 @@ export async function runPipeline(utts: readonly Utterance[], opts: PipelineOpti
     const results: UtteranceResult[] = [];
     groups.forEach((g, i) => {
       const mine = [...sessions.values()].filter((s) => s.satellite === `acc${i}` && s.wake).sort((a, b) => (a.wakeAt ?? 0) - (b.wakeAt ?? 0));
-      unmapped.push(...mapSessions(mine, g, wavs[i]));
+      unmapped.push(...mapSessions(mine, g, wavs[i], leadIn.length / 2));
       for (const u of g) results.push(resultFor(u, mine.filter((s) => s.utteranceId === u.id)));
     });
     const order = new Map(utts.map((u, k) => [u.id, k]));
     results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-    const hubWarnings = hub.proc.lines.filter((l) => /"level":(4|5|6)0/.test(l));
-    return { results, unmapped, wallMs: Date.now() - t0, hubWarnings };
+    const warnings = (p: Proc) => p.lines.filter((l) => /"level":(4|5|6)0/.test(l));
+    return { results, unmapped, wallMs: Date.now() - t0, hubWarnings: warnings(hub.proc), satelliteWarnings: sats.flatMap(warnings) };
   } finally {
     await Promise.all(sats.map((s) => s.stop()));
     await client.endAsync();

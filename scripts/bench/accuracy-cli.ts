@@ -12,7 +12,7 @@ import { ACCURACY_COMMANDS, buildCorpus } from '../../test/accuracy-corpus';
 import { engineAlone, runPipeline } from '../../test/accuracy-harness';
 import { accuracyExamples, accuracyOptions, accuracyTable } from './accuracy';
 import { score } from '../../test/accuracy-score';
-import { arg } from './common';
+import { arg, f0, median, pct } from './common';
 
 async function main(): Promise<void> {
   const opts = accuracyOptions();
@@ -26,8 +26,14 @@ async function main(): Promise<void> {
   const run = opts.pipeline ? await runPipeline(utts, { satellites: opts.satellites, satelliteArgs, hubArgs: opts.hubArgs }) : undefined;
   console.log(accuracyTable(score(utts, { pipeline: run?.results, engine })));
   if (run) console.log(`\n${accuracyExamples(utts, run, 40)}`);
-  console.log(`\nengine alone ${engineS.toFixed(0)} s; pipeline ${run ? `${(run.wallMs / 1000).toFixed(0)} s wall, ${run.unmapped.length} unmapped session(s), ${run.hubWarnings.length} hub warning(s)` : 'skipped'}`);
+  const finalize = run?.results.flatMap((r) => r.sessions.flatMap((s) => {
+    const t = s.final?.timings as { finalizeMs?: number } | undefined;
+    return t?.finalizeMs === undefined ? [] : [t.finalizeMs];
+  })) ?? [];
+  if (run) console.log(`\nhub finalizeMs (stop or endpoint -> final): median ${f0(median(finalize))}, p95 ${f0(pct(finalize, 95))}, max ${f0(Math.max(...finalize))} (n = ${finalize.length})`);
+  console.log(`\nengine alone ${engineS.toFixed(0)} s; pipeline ${run ? `${(run.wallMs / 1000).toFixed(0)} s wall, ${run.unmapped.length} unmapped session(s), ${run.hubWarnings.length} hub and ${run.satelliteWarnings.length} satellite warning(s)` : 'skipped'}`);
   for (const w of run?.hubWarnings.slice(0, 10) ?? []) console.log(`  hub: ${w.slice(0, 300)}`);
+  for (const w of run?.satelliteWarnings.slice(0, 10) ?? []) console.log(`  satellite: ${w.slice(0, 300)}`);
   if (details) {
     const out = utts.map((u) => {
       const r = run?.results.find((x) => x.id === u.id);

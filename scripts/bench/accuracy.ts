@@ -85,7 +85,7 @@ export async function benchAccuracy(opts: AccuracyOptions = accuracyOptions()): 
   if (opts.pipeline) {
     const satelliteArgs = [...(opts.preRollMs === undefined ? [] : ['--vad-pre-roll-ms', String(opts.preRollMs)]), ...opts.satelliteArgs];
     run = await runPipeline(utts, { satellites: opts.satellites, satelliteArgs, hubArgs: opts.hubArgs });
-    notes.push(`pipeline: ${(run.wallMs / 1000).toFixed(0)} s wall with ${opts.satellites} satellites; ${run.unmapped.length} session(s) not placed in their WAV; ${run.hubWarnings.length} hub warning(s)`);
+    notes.push(`pipeline: ${(run.wallMs / 1000).toFixed(0)} s wall with ${opts.satellites} satellites; ${run.unmapped.length} session(s) not placed in their WAV; ${run.hubWarnings.length} hub and ${run.satelliteWarnings.length} satellite warning(s)`);
   }
   const rows = score(utts, { pipeline: run?.results, engine });
   return [
@@ -94,7 +94,7 @@ export async function benchAccuracy(opts: AccuracyOptions = accuracyOptions()): 
     accuracyTable(rows),
     '',
     run ? `Wrong pipeline transcripts (up to 20):\n\n${accuracyExamples(utts, run)}` : '',
-    run?.hubWarnings.length ? `\nHub warnings (first 5):\n\n${run.hubWarnings.slice(0, 5).map((l) => `    ${l.slice(0, 300)}`).join('\n')}` : '',
+    run?.hubWarnings.length || run?.satelliteWarnings.length ? `\nWarnings (first 5):\n\n${[...run.hubWarnings, ...run.satelliteWarnings].slice(0, 5).map((l) => `    ${l.slice(0, 300)}`).join('\n')}` : '',
     '',
     `_(${notes.join('; ')})_`,
   ].join('\n');
