@@ -47,10 +47,10 @@ const pc = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '-
 /** Markdown table: one row per voice x pause, then per voice, per pause, all. */
 export function accuracyTable(rows: ScoreRow[]): string {
   const line = (r: ScoreRow) =>
-    `| ${r.voice === '*' ? 'all' : r.voice} | ${r.pauseMs === '*' ? 'all' : r.pauseMs} | ${r.utterances} | ${pc(r.engineWer)} | ${pc(r.pipelineWer)} | ${r.debris} | ${r.empty} | ${r.wrongWakes} | ${r.earlyEnds} | ${f0(r.medianLatencyMs)} |`;
+    `| ${r.voice === '*' ? 'all' : r.voice} | ${r.pauseMs === '*' ? 'all' : r.pauseMs} | ${r.utterances} | ${pc(r.engineWer)} | ${pc(r.pipelineWer)} | ${r.engineDebris} | ${r.debris} | ${r.empty} | ${r.wrongWakes} | ${r.earlyEnds} | ${f0(r.medianLatencyMs)} |`;
   return [
-    '| voice | pause ms | n | engine-alone WER | pipeline WER | debris | empty | wrong wakes | early ends | median end of speech → final ms |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| voice | pause ms | n | engine-alone WER | pipeline WER | engine-alone debris | pipeline debris | empty | wrong wakes | early ends | median end of speech → final ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(line),
   ].join('\n');
 }
@@ -89,7 +89,7 @@ export async function benchAccuracy(opts: AccuracyOptions = accuracyOptions()): 
   }
   const rows = score(utts, { pipeline: run?.results, engine });
   return [
-    `Corpus: "hey jarvis" + pause + command, flite voices ${opts.voices.join(', ')}, pink noise 40 dB below the speech; satellite args: \`${[opts.preRollMs === undefined ? '' : `--vad-pre-roll-ms ${opts.preRollMs}`, ...opts.satelliteArgs].filter(Boolean).join(' ') || '(defaults)'}\`; hub args: \`${['--reply-enabled false', ...opts.hubArgs].join(' ')}\`. WER pooled over utterances; debris: transcripts whose first word is not in the command.`,
+    `Corpus: "hey jarvis" + pause + command, flite voices ${opts.voices.join(', ')}, pink noise 40 dB below the speech; satellite args: \`${[opts.preRollMs === undefined ? '' : `--vad-pre-roll-ms ${opts.preRollMs}`, ...opts.satelliteArgs].filter(Boolean).join(' ') || '(defaults)'}\`; hub args: \`${['--reply-enabled false', ...opts.hubArgs].join(' ')}\`. WER pooled over utterances; debris: transcripts whose first word is not a word of the command (wake-word remains, but also the recognizer's own first-word errors: compare with the engine-alone count).`,
     '',
     accuracyTable(rows),
     '',
