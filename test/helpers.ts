@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { readWav, wavFromPcm } from '../common/wav';
-import { to16kMono } from '../satellite/audio/wav';
+import { wavFromPcm } from '../common/wav';
+import { noisy, speak } from './speech-fixtures';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist');
@@ -57,22 +57,18 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-/** Speaks text with flite's slt voice; returns 16 kHz mono s16le PCM. */
-export function speak(text: string): Buffer {
-  const out = path.join(TMP, `flite-${Math.random().toString(36).slice(2)}.wav`);
-  execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', out]);
-  const pcm = to16kMono(readWav(out));
-  fs.unlinkSync(out);
-  return pcm;
-}
+export { speak } from './speech-fixtures';
 
 export function silence(ms: number): Buffer {
   return Buffer.alloc(Math.round(ms * 16) * 2);
 }
 
-/** Writes a 16 kHz WAV: leading silence, "hey jarvis", a short gap, the command. */
+/**
+ * Writes a 16 kHz WAV: leading silence, "hey jarvis", a short gap, the command, all over the pink noise floor
+ * (`noisy`: 40 dB below the speech), as a microphone hears it.
+ */
 export function wakeCommandWav(command: string, opts: { lead?: number; gap?: number; name?: string } = {}): string {
-  const pcm = Buffer.concat([silence(opts.lead ?? 1000), speak('hey jarvis'), silence(opts.gap ?? 400), speak(command)]);
+  const pcm = noisy(Buffer.concat([silence(opts.lead ?? 1000), speak('hey jarvis'), silence(opts.gap ?? 400), speak(command)]));
   const file = path.join(TMP, `${opts.name ?? command.replace(/\W+/g, '-').slice(0, 40)}.wav`);
   fs.writeFileSync(file, wavFromPcm(pcm));
   return file;
