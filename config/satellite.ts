@@ -60,7 +60,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     noSpeechMs: { doc: 'If no speech starts this long after the wake word ends, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
     preRollMs: { doc: 'Audio from just before the wake fired that is sent first, so the first word of a command run on from the wake word is not cut (the detector often fires after the word). Longer carries more of the wake word to the hub (see docs/config.md for the measurement).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
     wakeGapMs: { doc: 'The wake word ends at the first silence this long after the detector fired (it fires before the word is over); speech before that is the wake word, not the command.', format: positiveInt('positiveInt'), default: 96 },
-    wakeTailMaxMs: { doc: 'The wake word ends at most this long after the detector fired, silence or not (a speaker who runs the command on without a pause).', format: positiveInt('positiveInt'), default: 700 },
+    wakeTailMaxMs: { doc: 'The wake word ends at most this long after the detector fired, silence or not: speech after that is the command (a speaker who runs it on without a pause). About the length of the wake word\'s last syllable; longer and a short command said without a pause ("good night") is taken for the wake word and the session waits vad.noSpeechMs.', format: positiveInt('positiveInt'), default: 400 },
   },
   log: {
     level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Endpointer, HYSTERESIS } from '../satellite/endpointer';
 
-const SETTINGS = { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, wakeGapMs: 96, wakeTailMaxMs: 700 };
+const SETTINGS = { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, wakeGapMs: 96, wakeTailMaxMs: 400 };
 const WIN = 32; // one Silero window
 const SPEECH = 0.9;
 const QUIET = 0.05;
@@ -104,10 +104,10 @@ test('a short dip inside the wake word does not end it; a command run on without
   feed(e, 4, SPEECH);
   feed(e, 2, QUIET); // 64 ms < wakeGapMs: still the wake word
   assert.equal(e.wakeEndMs, undefined);
-  // Speech on without a pause: the wake word ends 700 ms after the fire point and the command starts there.
+  // Speech on without a pause: the wake word ends wakeTailMaxMs after the fire point and the command starts there.
   const r = feed(e, 40, SPEECH);
   assert.equal(r.reason, null);
-  assert.equal(e.wakeEndMs, 320 + Math.ceil(700 / WIN) * WIN);
+  assert.equal(e.wakeEndMs, 320 + Math.ceil(SETTINGS.wakeTailMaxMs / WIN) * WIN);
   assert.equal(e.speechStarted, true);
   assert.equal(feed(e, 20, QUIET).reason, 'silence');
 });
@@ -118,4 +118,12 @@ test('without a wake word (listen, follow-up) speech counts from the first live 
   assert.equal(e.speechStarted, true);
   assert.equal(e.wakeEndMs, undefined);
   assert.deepEqual(feed(e, 20, QUIET), { reason: 'silence', at: 13 });
+});
+
+test('a short command run on from the wake word ("good night") ends on silence, not after noSpeechMs', () => {
+  const e = woken();
+  // 640 ms of speech from the fire point: the wake word's end, then the command, no pause between.
+  assert.equal(feed(e, 20, SPEECH).reason, null);
+  assert.equal(e.speechStarted, true);
+  assert.deepEqual(feed(e, 200, QUIET), { reason: 'silence', at: 13 });
 });

@@ -42,7 +42,7 @@ function rig(opts: { noSpeechMs?: number } = {}) {
   const player: PlayerView = { playing: false, sessionId: null, stop: () => undefined };
   const log = pino({ level: 'silent' });
   const listener = new Listener({
-    config: { vad: { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, noSpeechMs: opts.noSpeechMs ?? 4000, preRollMs: 300, wakeGapMs: 96, wakeTailMaxMs: 700 }, followUp: { listenMs: 5000 } },
+    config: { vad: { threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, noSpeechMs: opts.noSpeechMs ?? 4000, preRollMs: 300, wakeGapMs: 96, wakeTailMaxMs: 400 }, followUp: { listenMs: 5000 } },
     log,
     state,
     gate: new WakeGate({ settings: { refractoryMs: 0, duringPlayback: 'raise', playbackTailMs: 0, playbackThreshold: 0.9 }, canRaise: true, now: () => 0 }),

@@ -176,6 +176,7 @@ export class SessionManager implements Feature {
     if (!s) return;
     if (formatMatches(a.format)) {
       s.wakeMs = a.wakeMs;
+      if (a.wakeMs !== undefined) s.stt.wake(a.wakeMs, this.ctx.config.session.wakeMarginMs);
       this.release(s);
       return;
     }

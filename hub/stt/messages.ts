@@ -4,6 +4,8 @@ import type { Word } from './engine';
 export type ToWorker =
   | { type: 'open'; sid: string }
   | { type: 'audio'; sid: string; pcm: ArrayBuffer }
+  /** Where the session's wake word fired (audio/start wakeMs) and session.wakeMarginMs. */
+  | { type: 'wake'; sid: string; wakeMs: number; marginMs: number }
   | { type: 'final'; sid: string }
   | { type: 'abort'; sid: string }
   /** Asks the worker how many recognizers it holds (leak checks count inside the worker). */

@@ -126,6 +126,7 @@ export class SttPool {
         new Uint8Array(ab).set(pcm);
         send({ type: 'audio', sid, pcm: ab }, [ab]);
       },
+      wake: (wakeMs: number, marginMs: number) => send({ type: 'wake', sid, wakeMs, marginMs }),
       finish: () => send({ type: 'final', sid }),
       abort: () => {
         slot.sessions.delete(sid);
@@ -196,6 +197,8 @@ export class SttPool {
 
 export interface SttHandle {
   audio(pcm: Buffer): void;
+  /** Where the session's wake word fired, ms into its audio, and session.wakeMarginMs (see session-decoder.ts). */
+  wake(wakeMs: number, marginMs: number): void;
   finish(): void;
   abort(): void;
 }

@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toVoiceError } from '../../common/errors';
-import type { Recognizer, SttSettings } from './engine';
+import type { SttSettings } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 import { createEngine } from './select';
+import { SessionDecoder } from './session-decoder';
 
 const port = parentPort;
 if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
@@ -16,7 +17,7 @@ const settings = (workerData as { settings: SttSettings }).settings;
 const engine = createEngine(settings);
 
 interface Live {
-  rec: Recognizer;
+  rec: SessionDecoder;
   lastPartial: string;
   samples: number;
   decodeMs: number;
@@ -47,7 +48,7 @@ port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'open':
       try {
-        live.set(m.sid, { rec: engine.createRecognizer(), lastPartial: '', samples: 0, decodeMs: 0 });
+        live.set(m.sid, { rec: new SessionDecoder(() => engine.createRecognizer()), lastPartial: '', samples: 0, decodeMs: 0 });
       } catch (err) {
         fail(m.sid, err);
       }
@@ -70,6 +71,9 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
+    case 'wake':
+      live.get(m.sid)?.rec.setWake({ wakeMs: m.wakeMs, marginMs: m.marginMs });
+      return;
     case 'final': {
       const s = live.get(m.sid);
       if (!s) return;
