@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: latency, concurrency, satellite cost, broker and engine
+ * `npm run bench`: latency, concurrency, satellite cost, broker, engine and speech-accuracy
  * benchmarks on real speech fixtures replayed at real-time pace, written to
  * docs/benchmarks.md with the machine they ran on. Benchmarks report; they
  * never fail on a slow machine (the exit code is 0 unless something broke).
  *
- *   node dist/scripts/bench.js [--runs 20] [--only latency,concurrency,satellite,broker,engines] [--out docs/benchmarks.md]
+ *   node dist/scripts/bench.js [--runs 20] [--only latency,concurrency,satellite,broker,engines,accuracy] [--out docs/benchmarks.md]
  *
  * BENCH_QUICK=1 (or --quick): a smoke run that checks every section works in a few minutes (3 runs, short windows,
  * fewer loads), written to $TMPDIR/voice-hub-bench-quick.md unless --out is given; its figures mean nothing.
@@ -13,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { benchAccuracy } from './bench/accuracy';
 import { benchBroker } from './bench/broker';
 import { machine, MIN_P95, ONLY, OUT, QUICK, ROOT, RUNS } from './bench/common';
 import { benchEngines } from './bench/engines';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   await add('satellite', '3. Satellite cost', benchSatellite);
   await add('broker', '4. Broker: aedes vs Mosquitto', benchBroker);
   await add('engines', '5. Engines', benchEngines);
+  await add('accuracy', '6. Speech accuracy: the recognizer alone against the whole pipeline', () => benchAccuracy());
   const doc = `# Benchmarks
 
 Written by \`npm run bench\` (\`scripts/bench.ts\`)${QUICK ? ' as a QUICK SMOKE RUN (BENCH_QUICK=1): these figures only show that each section works' : ''}; ${RUNS} runs per figure unless a table says otherwise, after warm-up, which no figure includes; medians, and p95 only where a figure has at least ${MIN_P95} samples; every table gives its sample count \`n\`. Benchmarks report, they never fail a build; targets are from the project's issues and marked met or missed as measured.

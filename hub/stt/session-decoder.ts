@@ -7,18 +7,20 @@
  * also bend the command's first words: the language model continues from
  * "jarvis" (or from the "it's" a fragment of it became), not from the start
  * of a sentence. So when the speaker paused after the wake word, the decoder
- * starts over: once the recognizer has heard `RESTART_QUIET_MS` past the
- * wake word's last word (everything it heard ends by wakeMs + margin) without
- * a new word, a fresh recognizer decodes the session's audio again from just
- * after that word. A speaker who runs the command on gets no restart; the
- * trim then does the work. Word times are always from the session's first
- * sample.
+ * starts over: when the first word of the command appears (the first that
+ * begins after the fire point and ends after wakeMs + margin) at least
+ * `RESTART_GAP_MS` after the end of every word before it, a fresh recognizer decodes the session's audio again from
+ * `RESTART_LEAD_MS` before that word (never before the wake word's end). A
+ * speaker who runs the command on gets no restart; the trim then does the
+ * work. Word times are always from the session's first sample.
  */
 import type { AcceptResult, FinalResult, Recognizer, Word } from './engine';
 
-/** Decoded audio past the wake word's last word, without a new word, that makes a restart. */
-export const RESTART_QUIET_MS = 300;
-/** The restarted decode begins this long after the wake word's last word ends. */
+/** A pause at least this long between the wake word's last word and the command's first makes a restart. */
+export const RESTART_GAP_MS = 250;
+/** The restarted decode hears this much audio before the command's first word (the recognizer alone is measured with 300 ms). */
+export const RESTART_LEAD_MS = 300;
+/** ... and starts at least this long after the wake word's last word ends. */
 export const RESTART_AFTER_MS = 30;
 const SAMPLES_PER_MS = 16;
 
@@ -37,6 +39,8 @@ export class SessionDecoder {
   private heardMs = 0;
   private wake: WakeInfo | undefined;
   private restarted = false;
+  /** Whether to restart has been decided (the command's first word appeared). */
+  private decided = false;
 
   constructor(private readonly create: () => Recognizer) {
     this.rec = create();
@@ -52,7 +56,7 @@ export class SessionDecoder {
   }
 
   accept(pcm: Int16Array): AcceptResult {
-    if (!this.restarted) this.chunks.push(pcm);
+    if (!this.decided) this.chunks.push(pcm);
     this.heardMs += pcm.length / SAMPLES_PER_MS;
     const r = this.shift(this.rec.accept(pcm));
     const from = this.restartPoint(r.words);
@@ -70,15 +74,23 @@ export class SessionDecoder {
     this.chunks = [];
   }
 
-  /** Where to start over, or undefined while the speaker may still be saying the wake word or has gone on to the command. */
+  /** Where to start over, once: undefined until the command's first word appears, and when the speaker did not pause. */
   private restartPoint(words: Word[]): number | undefined {
     const w = this.wake;
-    if (!w || this.restarted) return undefined;
+    if (!w || this.decided) return undefined;
     const cut = w.wakeMs + w.marginMs;
-    // A word of the command (or an engine without word times): no restart while it stands.
-    if (words.some((x) => x.endMs === undefined || x.endMs > cut)) return undefined;
-    const last = Math.max(w.wakeMs, ...words.map((x) => x.endMs as number));
-    return this.heardMs - last >= RESTART_QUIET_MS ? last + RESTART_AFTER_MS : undefined;
+    // The command's first word began after the fire point and ends after the cut. A word that began
+    // before the fire point is the wake word's, or the wake word and the command run together.
+    const at = words.findIndex((x) => x.startMs === undefined || x.endMs === undefined || (x.startMs >= w.wakeMs && x.endMs > cut));
+    if (at < 0) return undefined;
+    this.decided = true;
+    const first = words[at];
+    const wakeEnd = Math.max(w.wakeMs, ...words.slice(0, at).map((x) => x.endMs ?? 0));
+    if (first.startMs === undefined || first.startMs - wakeEnd < RESTART_GAP_MS) {
+      this.chunks = [];
+      return undefined;
+    }
+    return Math.max(wakeEnd + RESTART_AFTER_MS, first.startMs - RESTART_LEAD_MS);
   }
 
   private restart(fromMs: number): AcceptResult {

@@ -33,7 +33,7 @@ export function accuracyOptions(): AccuracyOptions {
     voices: (arg('voices') ?? ACCURACY_VOICES.join(',')).split(','),
     pauses: (arg('pauses') ?? ACCURACY_PAUSES.join(',')).split(',').map(Number),
     commands: Number(arg('commands') ?? (QUICK ? 4 : ACCURACY_COMMANDS.length)),
-    satellites: Number(arg('satellites') ?? 8),
+    satellites: Number(arg('satellites') ?? 4),
     preRollMs: pre === undefined ? undefined : Number(pre),
     satelliteArgs: split(arg('sat-args')),
     hubArgs: split(arg('hub-args')),
