@@ -1,6 +1,6 @@
 /**
- * Helpers for the cover-* tests: a noise floor under speech fixtures (as a
- * real microphone has), and a live "microphone" for real satellite
+ * Helpers for the cover-* tests: a running noise floor under speech fixtures
+ * (as a real microphone has; the same pink floor as noisy()), and a live "microphone" for real satellite
  * processes: the satellite runs `cat <fifo>` as its audio.command, and the
  * test writes 16 kHz s16le PCM into the FIFO at real-time pace, low noise
  * when nothing is said, speech when the test says so. The test decides when
@@ -11,46 +11,29 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { wavFromPcm } from '../common/wav';
 import { type Proc, runNode, speak, TMP } from './helpers';
-
-/** Deterministic noise generator (mulberry32), so every run hears the same floor. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { BED_SECONDS, FLITE_SPEECH_RMS, noisy, SAMPLES_PER_MS } from './speech-fixtures';
 
 /**
- * Low noise, RMS about 55 (-55 dBFS): about 40 dB below flite speech
- * (RMS about 0.17 of full scale, -15 dBFS).
+ * A running noise floor for live fixtures: the pink bed of noisy()
+ * (test/speech-fixtures.ts) at a fixed level, about 40 dB below flite speech
+ * (-55 dBFS), continuing where the last call left off. Each seed starts at
+ * its own place in the bed, so every run hears the same floor.
  */
-export const NOISE_RMS = 55;
-
 export class Noise {
-  private readonly next: () => number;
+  private posMs: number;
   constructor(seed = 1) {
-    this.next = rng(seed);
+    this.posMs = (seed * 7919) % (BED_SECONDS * 1000);
   }
 
   /** Adds the noise floor onto 16-bit PCM (a new buffer). */
   mix(pcm: Buffer): Buffer {
-    const out = Buffer.alloc(pcm.length);
-    // Sum of three uniforms in [-1, 1]: roughly Gaussian, RMS = 1 per unit scale.
-    const scale = NOISE_RMS;
-    for (let i = 0; i + 1 < pcm.length; i += 2) {
-      const n = (this.next() + this.next() + this.next() - 1.5) * 2 * scale;
-      const v = pcm.readInt16LE(i) + Math.round(n);
-      out.writeInt16LE(Math.max(-32768, Math.min(32767, v)), i);
-    }
+    const out = noisy(pcm, { offsetMs: this.posMs, speechRms: FLITE_SPEECH_RMS });
+    this.posMs += pcm.length / 2 / SAMPLES_PER_MS;
     return out;
   }
 
   floor(ms: number): Buffer {
-    return this.mix(Buffer.alloc(Math.round(ms * 16) * 2));
+    return this.mix(Buffer.alloc(Math.round(ms * SAMPLES_PER_MS) * 2));
   }
 }
 

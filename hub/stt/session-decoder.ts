@@ -18,8 +18,8 @@ import type { AcceptResult, FinalResult, Recognizer, Word } from './engine';
 
 /** A pause at least this long between the wake word's last word and the command's first makes a restart. */
 export const RESTART_GAP_MS = 250;
-/** The restarted decode hears this much audio before the command's first word (the recognizer alone is measured with 300 ms). */
-export const RESTART_LEAD_MS = 300;
+/** The restarted decode hears this much audio before the first word the old decode placed (word onsets such as "h" or "s" are placed late). */
+export const RESTART_LEAD_MS = 500;
 /** ... and starts at least this long after the wake word's last word ends. */
 export const RESTART_AFTER_MS = 30;
 const SAMPLES_PER_MS = 16;
