@@ -193,6 +193,8 @@ export interface TranscriptPayload {
   engine: string;
   confidence?: number;
   reason?: FinalReason;
+  /** Final only: the transcript's words and where they lie, ms from the session's first audio byte (absent when the engine gives no times). */
+  words?: { word: string; startMs: number; endMs: number }[];
   time: string;
   timings: {
     /** Audio received in this session so far, ms. */

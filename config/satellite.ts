@@ -59,7 +59,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     maxUtteranceMs: { doc: 'Longest utterance streamed after a wake.', format: positiveInt('positiveInt'), default: 12000 },
     noSpeechMs: { doc: 'If no speech starts this long after the wake word ends, the session stops (reason no-speech).', format: positiveInt('positiveInt'), default: 4000 },
     preRollMs: { doc: 'Audio from before the wake word fired, sent first. The default holds the whole wake phrase: the hub decodes it as words and drops them (session.wakeMarginMs), so a command run on from the wake word keeps its first word and does not start from a fragment of the wake word. Chosen by measurement: see "Wake word and pre-roll" below.', format: nonNegativeInt('nonNegativeInt'), default: 1200 },
-    wakeGapMs: { doc: 'The wake word ends at the first silence this long after the detector fired (it fires before the word is over); speech before that is the wake word, not the command.', format: positiveInt('positiveInt'), default: 96 },
+    wakeGapMs: { doc: 'The wake word ends at the first silence this long after the detector fired (it can fire before the word is over); speech before that is the wake word, not the command.', format: positiveInt('positiveInt'), default: 96 },
     wakeTailMaxMs: { doc: 'The wake word ends at most this long after the detector fired, silence or not: speech after that is the command (a speaker who runs it on without a pause). About the length of the wake word\'s last syllable; longer and a short command said without a pause ("good night") is taken for the wake word and the session waits vad.noSpeechMs.', format: positiveInt('positiveInt'), default: 400 },
   },
   log: {

@@ -25,6 +25,50 @@ function table(schema: object): string {
   return ['| key | what it does | default | env | flag |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
+/** How the wake-word defaults were chosen (issue 8); figures from scripts/bench/accuracy-cli.ts runs. */
+const WAKE_NOTES = [
+  "## Wake word and pre-roll",
+  "",
+  "The detector fires near the end of the wake word, before or after it (on the",
+  "flite voices we measured, a median 15 ms after \"jarvis\" ends, up to 240 ms",
+  "after). Whatever audio the satellite sends from before the fire point",
+  "(`vad.preRollMs`) reaches the recognizer, and a fragment of \"jarvis\" there",
+  "becomes a word (\"it's\", \"as\", \"this\") or glues onto the command's first word",
+  "(\"s\" + \"dim\" = \"stand\"). What the defaults do about it:",
+  "",
+  "- the satellite counts the command's speech only after the wake word ends",
+  "  (`vad.wakeGapMs` of silence after the fire point, at most",
+  "  `vad.wakeTailMaxMs`), so a pause after the wake word never ends the session;",
+  "- the pre-roll holds the whole wake phrase (1200 ms), which the recognizer",
+  "  decodes as words (\"hey jarvis\") instead of fragments;",
+  "- the hub drops every leading word that ends by audio start's `wakeMs` +",
+  "  `session.wakeMarginMs`, in partials and finals;",
+  "- when the speaker paused, the hub decodes the command again from 500 ms",
+  "  before its first word, so the language model starts it like a sentence.",
+  "",
+  "Measured with `node dist/scripts/bench/accuracy-cli.js --satellites 4`",
+  "(192 utterances: 24 commands, flite voices slt and rms, pauses 0, 350, 700",
+  "and 1200 ms, pink noise 40 dB below the speech; WER pooled). The recognizer",
+  "alone hears each command over the same noise with 300 ms before it: 20.1 %",
+  "without a pause, 19.5 % with (before this change, with pocketsphinx's",
+  "silence removal on: 18.7 % overall).",
+  "",
+  "| code and settings | no pause | with a pause (350-1200 ms) |",
+  "|---|---|---|",
+  "| before (no trimming), pre-roll 300 (the old default) | 41.5 % | 41.2 % |",
+  "| before, pre-roll 0 | 27.4 % | 20.5 % |",
+  "| trimming, pre-roll 150, margin 100, restart from the wake word's end | 31.2 % | 22.1 % |",
+  "| trimming, pre-roll 1200, margin 100, restart from the wake word's end | 18.8 % | 21.9 % |",
+  "| **defaults**: trimming, pre-roll 1200, margin 100, restart from 500 ms before the command | NOPAUSE | PAUSE |",
+  "",
+  "The margin hardly matters once word times are right: an offline replay of",
+  "the same kind of corpus gave 20.4-20.8 % for margins of 50 to 150 ms at",
+  "pre-roll 150 and 1200; 100 ms covers a fire point a little before the word",
+  "ends. A longer pre-roll costs the hub about 1.2 s more audio to decode per",
+  "session. With `vad.preRollMs` 0 a command run on from the wake word loses its",
+  "first sounds whenever the detector fires late.",
+].join('\n');
+
 export function configDoc(): string {
   return `# Configuration reference
 
@@ -45,6 +89,8 @@ ${table(hubSchema)}
 ## Satellite (\`voice-satellite\`)
 
 ${table(satelliteSchema)}
+
+${WAKE_NOTES}
 `;
 }
 

@@ -281,6 +281,8 @@ export class SessionManager implements Feature {
     const text = textOf(kept);
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     const payload = this.transcript(s, text, true, { reason: s.reason ?? 'stop', confidence });
+    const timed = kept.every((w) => w.startMs !== undefined && w.endMs !== undefined);
+    if (timed) payload.words = kept.map((w) => ({ word: w.word, startMs: Math.round(w.startMs as number), endMs: Math.round(w.endMs as number) }));
     payload.timings.finalizeMs = finalizeMs;
     this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
     this.stats.finalized++;
