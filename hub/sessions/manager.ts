@@ -3,7 +3,9 @@
  * recognizer on a worker thread, partial transcripts are published as they
  * change (throttled), the final one when the satellite sends stop, when the
  * engine detects the endpoint, at the max length, when audio stops arriving,
- * or when the satellite goes offline. It tells the rest of the hub what
+ * or when the satellite goes offline. Words the wake word produced are
+ * dropped from partials and finals (wake-trim.ts, by audio start's wakeMs),
+ * and an engine endpoint needs a word of the command. It tells the rest of the hub what
  * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
  * sessionClosed); it calls no other feature. Every bad message gets a coded
  * error on the satellite's error topic.

@@ -32,9 +32,12 @@ const SAMPLES_PER_MS = 16;
 /**
  * Decoded audio past the last word that makes an endpoint. pocketsphinx's own
  * speech detector (ps_get_in_speech) only works with -remove_silence yes, which
- * breaks word times, so the endpoint comes from the word times instead.
+ * breaks word times, so the endpoint comes from the word times instead. It
+ * is a fallback for satellites that do not endpoint themselves: longer than
+ * a satellite's vad.silenceMs (400 ms) plus its VAD's lag, so the satellite's
+ * stop normally comes first.
  */
-const ENDPOINT_SILENCE_MS = 500;
+const ENDPOINT_SILENCE_MS = 800;
 /** Segments that are not words: <s>, </s>, <sil>, and fillers such as [NOISE] or ++BREATH++. */
 const NOT_A_WORD = /^[<[+]/;
 
