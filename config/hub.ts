@@ -42,7 +42,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   session: {
     partialIntervalMs: { doc: 'Least time between two partial transcripts of one session.', format: positiveInt('positiveInt'), default: 200 },
     timeoutMs: { doc: 'A session that receives no audio for this long ends (VOICE_SESSION_TIMEOUT) and its transcript so far is published.', format: positiveInt('positiveInt'), default: 4000 },
-    maxLengthMs: { doc: 'A session is finalised after this much audio (reason max-length).', format: positiveInt('positiveInt'), default: 15000 },
+    maxLengthMs: { doc: 'A session is finalised after this much audio after the wake word fired (reason max-length; the pre-roll before it does not count).', format: positiveInt('positiveInt'), default: 15000 },
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
     endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored. An endpoint also needs a word of the command: one after only the wake word (trimmed, see session.wakeMarginMs) never ends a session.', format: nonNegativeInt('nonNegativeInt'), default: 1500 },

@@ -206,7 +206,8 @@ export class SessionManager implements Feature {
     if (s.bytes / BYTES_PER_MS >= NO_START_MS) this.release(s);
     s.stt.audio(payload);
     this.touch(s);
-    if (s.bytes / BYTES_PER_MS >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
+    // The pre-roll does not count: the limit is on what was said after the wake word.
+    if (s.bytes / BYTES_PER_MS - (s.wakeMs ?? 0) >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
   }
 
   private onAudioStop(satellite: string, sessionId: string, topic: string, payload: Buffer): void {
