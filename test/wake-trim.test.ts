@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BYTES_PER_MS } from '../common/protocol';
-import { afterWake, textOf } from '../hub/sessions/wake-trim';
+import { afterWake } from '../hub/sessions/wake-trim';
+import { textOf } from '../hub/stt/engine';
 import { Noise, noisySpeech, sleep } from './cover-helpers';
 import { Collector, jsonOf, wer } from './helpers';
 import { startHub } from './hub-helpers';
@@ -49,13 +50,19 @@ async function session(client: MqttClient, sat: string, pcm: Buffer, wakeMs: num
   return sid;
 }
 
-test('a session opened by a spoken wake word loses the wake words in partials and final; one without wakeMs keeps them', async (t) => {
-  const hub = await startHub(['--reply-enabled', 'false', '--session-endpoint', 'false']);
+/** An in-process hub with `args`, a collector on `topics` and a raw client; all closed after the test. */
+async function setup(t: { after: (fn: () => Promise<unknown>) => void }, args: string[], topics: string[]): Promise<{ col: Collector; client: MqttClient }> {
+  const hub = await startHub(['--reply-enabled', 'false', ...args]);
   t.after(() => hub.stop());
-  const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/transcript', 'voice/satellite/+/transcript/partial', 'voice/satellite/+/error']);
+  const col = await Collector.create(hub.brokerUrl, topics);
   t.after(() => col.end());
   const client = await mqtt.connectAsync(hub.brokerUrl);
   t.after(() => client.endAsync());
+  return { col, client };
+}
+
+test('a session opened by a spoken wake word loses the wake words in partials and final; one without wakeMs keeps them', async (t) => {
+  const { col, client } = await setup(t, ['--session-endpoint', 'false'], ['voice/satellite/+/transcript', 'voice/satellite/+/transcript/partial', 'voice/satellite/+/error']);
 
   const noise = new Noise(5);
   const wakeWord = Buffer.concat([noise.floor(300), noisySpeech('hey jarvis', noise)]);
@@ -85,12 +92,7 @@ test('a session opened by a spoken wake word loses the wake words in partials an
 
 test('the engine endpoint after the wake word and a pause does not end the session: it ends after the command', async (t) => {
   // endpointMinMs 0: only the rule "an endpoint needs a word of the command" keeps the session open.
-  const hub = await startHub(['--reply-enabled', 'false', '--session-endpoint-min-ms', '0']);
-  t.after(() => hub.stop());
-  const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/transcript']);
-  t.after(() => col.end());
-  const client = await mqtt.connectAsync(hub.brokerUrl);
-  t.after(() => client.endAsync());
+  const { col, client } = await setup(t, ['--session-endpoint-min-ms', '0'], ['voice/satellite/+/transcript']);
   const noise = new Noise(9);
   const wakeWord = Buffer.concat([noise.floor(300), noisySpeech('hey jarvis', noise)]);
   const pcm = Buffer.concat([wakeWord, noise.floor(1200), noisySpeech(COMMAND, noise), noise.floor(900)]);

@@ -23,10 +23,10 @@ import {
   validateWake,
 } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
-import type { Word } from '../stt/engine';
+import { textOf, type Word } from '../stt/engine';
 import type { SttHandle, SttPool } from '../stt/pool';
 import { OrphanBuffer } from './orphans';
-import { afterWake, textOf } from './wake-trim';
+import { afterWake } from './wake-trim';
 
 interface Session {
   id: string;

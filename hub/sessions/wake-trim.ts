@@ -16,5 +16,3 @@ export function afterWake(words: readonly Word[], wakeMs: number | undefined, ma
   while (i < words.length && words[i].endMs !== undefined && (words[i].endMs as number) <= cut) i++;
   return { kept: words.slice(i), dropped: words.slice(0, i) };
 }
-
-export const textOf = (words: readonly Word[]) => words.map((w) => w.word).join(' ');

@@ -10,6 +10,9 @@ export interface Word {
   endMs?: number;
 }
 
+/** The words as text: what `partial` and `text` are. */
+export const textOf = (words: readonly Word[]): string => words.map((w) => w.word).join(' ');
+
 export interface AcceptResult {
   /** Current best partial hypothesis (may be unchanged). */
   partial: string;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { IKoffiLib, KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
-import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings, Word } from './engine';
+import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
 
 interface PsApi {
   cmd_ln_parse_r: KoffiFunction;
@@ -102,13 +102,13 @@ class PsRecognizer implements Recognizer {
     const last = words.at(-1);
     const endpoint = last !== undefined && this.heardMs - (last.endMs ?? 0) >= ENDPOINT_SILENCE_MS && last.endMs !== this.endpointAfter;
     if (endpoint) this.endpointAfter = last.endMs;
-    return { partial: words.map((w) => w.word).join(' '), endpoint, words };
+    return { partial: textOf(words), endpoint, words };
   }
 
   final(): FinalResult {
     this.api.ps_end_utt(this.decoder);
     const words = this.hyp();
-    return { text: words.map((w) => w.word).join(' '), words };
+    return { text: textOf(words), words };
   }
 
   /** The best hypothesis so far as timed words. */

@@ -9,8 +9,8 @@
  * of a sentence. So when the speaker paused after the wake word, the decoder
  * starts over: when the first word of the command appears (the first that
  * begins after the fire point and ends after wakeMs + margin) at least
- * `RESTART_GAP_MS` after the end of every word before it, a fresh recognizer decodes the session's audio again from
- * `RESTART_LEAD_MS` before that word (never before the wake word's end). A
+ * `RESTART_GAP_MS` after the end of every word before it, a fresh
+ * recognizer decodes the session's audio again from `RESTART_LEAD_MS` before that word (never before the wake word's end). A
  * speaker who runs the command on gets no restart; the trim then does the
  * work. Word times are always from the session's first sample.
  */
@@ -36,7 +36,6 @@ export class SessionDecoder {
   /** Where the current recognizer's first sample lies in the session, ms. */
   private offsetMs = 0;
   private chunks: Int16Array[] = [];
-  private heardMs = 0;
   private wake: WakeInfo | undefined;
   private restarted = false;
   /** Whether to restart has been decided (the command's first word appeared). */
@@ -57,7 +56,6 @@ export class SessionDecoder {
 
   accept(pcm: Int16Array): AcceptResult {
     if (!this.decided) this.chunks.push(pcm);
-    this.heardMs += pcm.length / SAMPLES_PER_MS;
     const r = this.shift(this.rec.accept(pcm));
     const from = this.restartPoint(r.words);
     if (from === undefined) return r;

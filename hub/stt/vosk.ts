@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
-import type { AcceptResult, FinalResult, Recognizer, SttEngine, SttSettings, Word } from './engine';
+import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
 
 interface VoskApi {
   vosk_set_log_level: KoffiFunction;
@@ -87,8 +87,6 @@ function timed(words: VoskWord[] | undefined, text: string | undefined): Word[] 
   return (text ?? '').split(/\s+/).filter(Boolean).map((word) => ({ word }));
 }
 
-const joined = (words: Word[]) => words.map((w) => w.word).join(' ');
-
 class VoskRecognizer implements Recognizer {
   private handle: unknown;
   /** Words of the utterances Vosk already finished (it endpoints and goes on). */
@@ -111,11 +109,11 @@ class VoskRecognizer implements Recognizer {
     if (endpoint) {
       // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
       this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
-      return { partial: joined(this.committed), endpoint: true, words: [...this.committed] };
+      return { partial: textOf(this.committed), endpoint: true, words: [...this.committed] };
     }
     const p = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string; partial_result?: VoskWord[] };
     const words = [...this.committed, ...timed(p.partial_result, p.partial)];
-    return { partial: joined(words), endpoint: false, words };
+    return { partial: textOf(words), endpoint: false, words };
   }
 
   private take(json: string): void {
@@ -127,7 +125,7 @@ class VoskRecognizer implements Recognizer {
   final(): FinalResult {
     this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
     const confidence = this.confs.length ? this.confs.reduce((a, b) => a + b, 0) / this.confs.length : undefined;
-    return { text: joined(this.committed), confidence, words: [...this.committed] };
+    return { text: textOf(this.committed), confidence, words: [...this.committed] };
   }
 
   free(): void {
