@@ -18,6 +18,16 @@ import { startHub } from './hub-helpers';
 const VOICE = path.join(ROOT, 'test', 'fixtures', 'tiny-piper.onnx');
 const MAP = (JSON.parse(fs.readFileSync(`${VOICE}.json`, 'utf8')) as { phoneme_id_map: Record<string, number[]> }).phoneme_id_map;
 
+test('the fixture voices carry the phoneme_id_map of a real Piper voice (en_US-lessac-medium)', () => {
+  assert.equal(Object.keys(MAP).length, 154);
+  assert.deepEqual([MAP._, MAP['^'], MAP.$, MAP[' '], MAP['.'], MAP['?']], [[0], [1], [2], [3], [10], [13]]);
+  assert.deepEqual([MAP.h, MAP['ɡ'], MAP['ə'], MAP['ˈ'], MAP['ⱱ'], MAP['0'], MAP['\u0303'], MAP['\u033b']], [[20], [66], [59], [120], [129], [130], [141], [153]]);
+  assert.equal(MAP.g, undefined, 'espeak-ng writes ɡ (U+0261), so lessac has no ASCII g');
+  const multi = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'tiny-piper-multi.onnx.json'), 'utf8')) as { phoneme_id_map: unknown; num_speakers: number };
+  assert.deepEqual(multi.phoneme_id_map, MAP);
+  assert.equal(multi.num_speakers, 4);
+});
+
 test('piper_phonemize runs in Node and gives espeak phonemes per sentence', async () => {
   const p = new PiperPhonemizer();
   await p.start();
