@@ -76,7 +76,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     sentenceSilenceMs: { doc: 'Silence inserted after each spoken sentence.', format: nonNegativeInt('nonNegativeInt'), default: 200 },
     piper: {
       voice: { doc: 'Piper voice .onnx file (its config is the same path + .json).', format: String, default: 'models/en_US-lessac-medium.onnx' },
-      speaker: { doc: 'Speaker id for multi-speaker Piper voices.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
+      speaker: { doc: "Speaker id for multi-speaker Piper voices: 0 to the voice's num_speakers - 1 (speaker_id_map in its .onnx.json names them); 0 for a single-speaker voice. Out of range, the voice is refused at start (VOICE_TTS_SPEAKER_INVALID).", format: nonNegativeInt('nonNegativeInt'), default: 0 },
       lengthScale: { doc: "Speaking rate: >1 slower, <1 faster; 0 uses the voice's own setting.", format: Number, default: 0 },
     },
     flite: {

