@@ -4,7 +4,8 @@
  * (test/fixtures/make-piper-voice.py) are loaded, text is phonemized by
  * piper_phonemize (espeak-ng, WebAssembly), mapped to ids with the voice's
  * map and synthesized; the hub speaks with it. No real voice can be had
- * here, so intelligibility is tested with flite.
+ * here, so intelligibility is tested with flite. The long runs (1,000
+ * sentences, 30 KB) are in piper-endurance.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -12,7 +13,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { VoiceError } from '../common/errors';
 import { PiperEngine, PiperPhonemizer, phonemesToIds } from '../hub/tts/piper';
-import { textPhonemes } from '../hub/tts/piper-text';
+import { PIECE_CHARS, splitText, textPhonemes } from '../hub/tts/piper-text';
 import { owwModelDir } from '../satellite/wake/openwakeword';
 import { Collector, jsonOf, ROOT, runNode, TMP } from './helpers';
 import { startHub } from './hub-helpers';
@@ -54,7 +55,7 @@ test('the fixture voices carry the phoneme_id_map of a real Piper voice (en_US-l
 test('piper_phonemize runs in Node and gives espeak phonemes per sentence', async () => {
   const p = new PiperPhonemizer();
   await p.start();
-  const sentences = p.phonemize('Hello world. How are you?', 'en-us');
+  const sentences = await p.phonemize('Hello world. How are you?', 'en-us');
   assert.equal(sentences.length, 2);
   assert.equal(sentences[0]?.join(''), 'həlˈoʊ wˈɜːld.');
   assert.equal(sentences[1]?.at(-1), '?', 'punctuation is kept, as Piper does');
@@ -67,11 +68,34 @@ test("phonemes -> ids follows Piper: ^ _ then each phoneme's ids and _ , then $;
   assert.deepEqual([...missing], [['☃', 2]]);
 });
 
+test('text is cut into pieces the phonemizer takes: whole sentences first, then clauses, then words', () => {
+  assert.deepEqual(splitText('  Turn on the light. Thanks!  '), ['Turn on the light. Thanks!']);
+  assert.deepEqual(splitText(''), []);
+  // Sentences stay whole and are packed into pieces.
+  const sentence = (i: number) => `Sentence number ${i} ends here, Dr. Smith said at 3.5 p.m. today.`;
+  const text = Array.from({ length: 40 }, (_, i) => sentence(i)).join(' ');
+  const pieces = splitText(text);
+  assert.ok(pieces.length > 1 && pieces.every((p) => p.length <= PIECE_CHARS));
+  assert.equal(pieces.join(' '), text, 'nothing lost, nothing reordered');
+  for (const p of pieces) assert.match(p, /^Sentence number \d+ .*today\.$/, 'cut only between sentences');
+  // One long sentence: cut after clauses.
+  const long = Array.from({ length: 30 }, (_, i) => `clause ${i} of a very long sentence`).join(', ');
+  const clauses = splitText(long);
+  assert.ok(clauses.length > 1 && clauses.every((p) => p.length <= PIECE_CHARS));
+  for (const p of clauses.slice(0, -1)) assert.match(p, /sentence,$/);
+  assert.equal(clauses.join(' '), long);
+  // No punctuation at all: between words; a word longer than a piece is cut inside.
+  const words = 'word '.repeat(300).trim();
+  assert.ok(splitText(words).every((p) => p.length <= PIECE_CHARS && /^word( word)*$/.test(p)));
+  const blob = 'x'.repeat(1200);
+  assert.deepEqual(splitText(blob).map((p) => p.length), [500, 500, 200]);
+});
+
 test('the fixture voice loads and synthesizes: audio length follows the ids and the length scale', async () => {
   const e = new PiperEngine({ voice: VOICE, speaker: 0, lengthScale: 0 });
   await e.start();
   assert.equal(e.format.rate, 22050);
-  const ids = e.ids('Turn on the light. Thank you!');
+  const ids = await e.ids('Turn on the light. Thank you!');
   assert.equal(ids.length, 2);
   for (const s of ids) {
     assert.equal(s[0], 1);
@@ -139,7 +163,7 @@ test('the multi-speaker fixture speaks with the configured sid', async () => {
   // Through the whole path too: text in, speaker 2's audio out.
   const e = new PiperEngine({ voice: MULTI, speaker: 2, lengthScale: 0 });
   await e.start();
-  const [s] = e.ids('Hello.');
+  const [s] = await e.ids('Hello.');
   assert.deepEqual(s, ids);
   assert.deepEqual(await pcmOf(e, 'Hello.'), outputs[2]);
   await e.stop();
@@ -164,9 +188,10 @@ test('"text" phoneme type voices are spoken from their codepoints; other types a
   });
   const e = new PiperEngine({ voice: textVoice, speaker: 0, lengthScale: 0 });
   await e.start();
+  assert.equal(e.phonemizer.stats.instances, 0, 'no espeak-ng for a text voice');
   // NFD codepoints; "H" and "B" are not in the map, their folded forms are; "é" is e + U+0301, which it lacks.
   const missing = new Map<string, number>();
-  assert.deepEqual(e.ids('Hi, Bé.', missing), [[1, 0, 20, 0, 21, 0, 8, 0, 3, 0, 15, 0, 18, 0, 10, 0, 2]]);
+  assert.deepEqual(await e.ids('Hi, Bé.', missing), [[1, 0, 20, 0, 21, 0, 8, 0, 3, 0, 15, 0, 18, 0, 10, 0, 2]]);
   assert.deepEqual([...missing], [['\u0301', 1]]);
   assert.deepEqual(textPhonemes('Ab', { a: [1], A: [2], b: [3] }), ['A', 'b'], 'a codepoint the map has is kept as it is');
   assert.ok((await pcmOf(e, 'Hi, Bob.')).length > 0);
