@@ -79,7 +79,7 @@ export function startTts(c: HubConfig['tts'], log: Logger): Promise<Resolved<Tts
     return e;
   };
   return resolveEngine('tts', c.engine, [
-    { name: 'piper', installed: () => fs.existsSync(path.resolve(c.piper.voice)), start: start(() => new PiperEngine(c.piper)) },
+    { name: 'piper', installed: () => fs.existsSync(path.resolve(c.piper.voice)), start: start(() => new PiperEngine(c.piper, log)) },
     { name: 'flite', installed: () => true, start: start(() => new FliteEngine(c.flite.binary, c.flite.voice)) },
   ], log);
 }

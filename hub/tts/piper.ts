@@ -7,7 +7,8 @@
  *   WebAssembly (piper-phonemizer.ts), which also splits sentences as Piper
  *   does; "text" voices by their codepoints;
  * - phonemes -> ids with the voice's phoneme_id_map (BOS ^, pad _ after every
- *   phoneme, EOS $); phonemes the map lacks are skipped;
+ *   phoneme, EOS $); phonemes the map lacks are skipped and logged, as
+ *   upstream does;
  * - inference on onnxruntime-node, one sentence at a time: input [1,N] int64,
  *   input_lengths [1], scales [3] (noise, length, noise_w), sid [1] for
  *   multi-speaker voices; output float32 [1,1,T] at audio.sample_rate,
@@ -16,10 +17,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import pino from 'pino';
 import { toVoiceError, VoiceError } from '../../common/errors';
+import type { Logger } from '../../common/log';
 import { chunkBytes, type TtsEngine, type TtsFormat } from './engine';
 import { PiperPhonemizer } from './piper-phonemizer';
-import { phonemesToIds, splitText, textPhonemes } from './piper-text';
+import { describeMissing, phonemesToIds, splitText, textPhonemes } from './piper-text';
 import { checkInputs, loadVoiceConfig, type PiperVoice } from './piper-voice';
 
 export { PiperPhonemizer } from './piper-phonemizer';
@@ -40,7 +43,10 @@ export class PiperEngine implements TtsEngine {
   private session?: Ort.InferenceSession;
   readonly phonemizer = new PiperPhonemizer();
 
-  constructor(private readonly opts: PiperOptions) {}
+  constructor(
+    private readonly opts: PiperOptions,
+    private readonly log: Logger = pino({ level: 'silent' }),
+  ) {}
 
   static configPath(voice: string): string {
     return `${voice}.json`;
@@ -113,13 +119,18 @@ export class PiperEngine implements TtsEngine {
 
   async *synthesize(text: string, signal: AbortSignal): AsyncIterable<Buffer> {
     const step = chunkBytes(this.format.rate);
-    for await (const ids of this.sentences(text)) {
-      if (signal.aborted) return;
-      const pcm = await this.infer(ids);
-      for (let off = 0; off < pcm.length; off += step) {
+    const missing = new Map<string, number>();
+    try {
+      for await (const ids of this.sentences(text, missing)) {
         if (signal.aborted) return;
-        yield pcm.subarray(off, Math.min(off + step, pcm.length));
+        const pcm = await this.infer(ids);
+        for (let off = 0; off < pcm.length; off += step) {
+          if (signal.aborted) return;
+          yield pcm.subarray(off, Math.min(off + step, pcm.length));
+        }
       }
+    } finally {
+      if (missing.size) this.log.warn({ missing: describeMissing(missing) }, `Piper voice ${path.basename(this.opts.voice)} has no id for ${missing.size} phoneme(s); they were skipped and the rest was spoken`);
     }
   }
 
