@@ -15,7 +15,7 @@
  *
  * So instances are recreated before they can run out: each call is charged
  * by that formula and a fresh instance takes over once the next call would
- * pass BUDGET units (half the smallest capacity measured), i.e. every ~50
+ * pass BUDGET units (half the smallest capacity measured), i.e. every ~45
  * short sentences. Recreating per call would be simplest, but it is not cheap
  * enough: measured on the 2-core x86 dev machine, creating an instance costs
  * ~18 ms even with the compiled module and the 18 MB espeak-ng data shared
