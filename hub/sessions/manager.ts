@@ -3,30 +3,20 @@
  * recognizer on a worker thread, partial transcripts are published as they
  * change (throttled), the final one when the satellite sends stop, when the
  * engine detects the endpoint, at the max length, when audio stops arriving,
- * or when the satellite goes offline. Words the wake word produced are
- * dropped from partials and finals (wake-trim.ts, by audio start's wakeMs),
- * and an engine endpoint needs a word of the command. It tells the rest of the hub what
+ * or when the satellite goes offline. What a session publishes, without the
+ * wake word's words, is transcripts.ts's; an engine endpoint needs a word of
+ * the command. It tells the rest of the hub what
  * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
  * sessionClosed); it calls no other feature. Every bad message gets a coded
  * error on the satellite's error topic.
  */
 import { type ErrorCode, VoiceError } from '../../common/errors';
-import {
-  BYTES_PER_MS,
-  type FinalReason,
-  formatMatches,
-  now,
-  parseJson,
-  type TranscriptPayload,
-  validateAudioStart,
-  validateAudioStop,
-  validateWake,
-} from '../../common/protocol';
+import { BYTES_PER_MS, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { textOf, type Word } from '../stt/engine';
 import type { SttHandle, SttPool } from '../stt/pool';
 import { OrphanBuffer } from './orphans';
-import { afterWake } from './wake-trim';
+import { SessionTranscripts } from './transcripts';
 
 interface Session {
   id: string;
@@ -35,18 +25,10 @@ interface Session {
   wakeAt: number;
   bytes: number;
   stt: SttHandle;
-  /** audio/start arrived; until then partials are held (it says where the wake word fired). */
-  started: boolean;
-  /** Where the wake word fired, ms into the stream (audio/start); undefined without one. */
-  wakeMs?: number;
-  /** The newest partial from the engine, untrimmed, held while audio/start has not arrived. */
-  heldPartial?: Word[];
+  out: SessionTranscripts;
   state: 'live' | 'finalizing';
   reason?: FinalReason;
   finalRequestedAt?: number;
-  lastPartial: string;
-  lastPartialAt: number;
-  partialTimer?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -138,16 +120,18 @@ export class SessionManager implements Feature {
       this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
       return;
     }
+    const room = w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default';
+    const wakeAt = Date.now();
+    const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt };
+    const publish = (p: object) => this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });
     const s: Session = {
       id: w.sessionId,
       satellite,
-      room: w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default',
-      wakeAt: Date.now(),
+      room,
+      wakeAt,
       bytes: 0,
-      started: false,
       state: 'live',
-      lastPartial: '',
-      lastPartialAt: 0,
+      out: new SessionTranscripts(source, this.ctx.config.session, publish),
       stt: null as unknown as SttHandle,
     };
     s.stt = this.stt.open(s.id, {
@@ -177,7 +161,7 @@ export class SessionManager implements Feature {
     const s = this.live(satellite, sessionId);
     if (!s) return;
     if (formatMatches(a.format)) {
-      s.wakeMs = a.wakeMs;
+      s.out.wakeMs = a.wakeMs;
       if (a.wakeMs !== undefined) s.stt.wake(a.wakeMs, this.ctx.config.session.wakeMarginMs);
       this.release(s);
       return;
@@ -188,11 +172,8 @@ export class SessionManager implements Feature {
 
   /** Partials flow from now on (audio/start arrived, or a client that sends none streamed a while). */
   private release(s: Session): void {
-    if (s.started) return;
-    s.started = true;
-    const held = s.heldPartial;
-    s.heldPartial = undefined;
-    if (held) this.onPartial(s, held, false);
+    const held = s.out.release();
+    if (held !== undefined) s.out.offer(held, () => s.bytes / BYTES_PER_MS);
   }
 
   private onAudio(satellite: string, sessionId: string, payload: Buffer): void {
@@ -207,7 +188,7 @@ export class SessionManager implements Feature {
     s.stt.audio(payload);
     this.touch(s);
     // The pre-roll does not count: the limit is on what was said after the wake word.
-    if (s.bytes / BYTES_PER_MS - (s.wakeMs ?? 0) >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
+    if (s.bytes / BYTES_PER_MS - (s.out.wakeMs ?? 0) >= this.ctx.config.session.maxLengthMs) this.finalize(s, 'max-length');
   }
 
   private onAudioStop(satellite: string, sessionId: string, topic: string, payload: Buffer): void {
@@ -223,34 +204,14 @@ export class SessionManager implements Feature {
    */
   private onPartial(s: Session, words: Word[], endpoint: boolean): void {
     if (!this.sessions.has(s.id)) return;
-    if (!s.started) {
-      s.heldPartial = words;
-      return;
-    }
+    const text = s.out.heard(words);
+    if (text === undefined) return;
     const cfg = this.ctx.config.session;
-    const text = textOf(afterWake(words, s.wakeMs, cfg.wakeMarginMs).kept);
     if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
       this.finalize(s, 'endpoint');
       return;
     }
-    if (text === s.lastPartial || text === '') return;
-    const wait = s.lastPartialAt + cfg.partialIntervalMs - Date.now();
-    s.lastPartial = text;
-    if (wait <= 0) this.publishPartial(s);
-    else s.partialTimer ??= setTimeout(() => this.publishPartial(s), wait);
-  }
-
-  private publishPartial(s: Session): void {
-    clearTimeout(s.partialTimer);
-    s.partialTimer = undefined;
-    if (!this.sessions.has(s.id)) return;
-    s.lastPartialAt = Date.now();
-    this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(s.satellite), JSON.stringify(this.transcript(s, s.lastPartial, false)), { qos: 0 });
-  }
-
-  private transcript(s: Session, text: string, final: boolean, extra: Pick<TranscriptPayload, 'reason' | 'confidence'> = {}): TranscriptPayload {
-    const timings = { audioMs: Math.round(s.bytes / BYTES_PER_MS), sinceWakeMs: Date.now() - s.wakeAt };
-    return { sessionId: s.id, satellite: s.satellite, room: s.room, text, final, engine: this.stt.engineName, ...extra, time: now(), timings };
+    s.out.offer(text, () => s.bytes / BYTES_PER_MS);
   }
 
   private touch(s: Session): void {
@@ -279,17 +240,13 @@ export class SessionManager implements Feature {
   }
 
   private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number): void {
-    clearTimeout(s.partialTimer);
-    const { kept, dropped } = afterWake(words, s.wakeMs, this.ctx.config.session.wakeMarginMs);
-    const text = textOf(kept);
+    const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', s.bytes / BYTES_PER_MS, confidence);
+    const text = payload.text;
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
-    const payload = this.transcript(s, text, true, { reason: s.reason ?? 'stop', confidence });
-    const timed = kept.every((w) => w.startMs !== undefined && w.endMs !== undefined);
-    if (timed) payload.words = kept.map((w) => ({ word: w.word, startMs: Math.round(w.startMs as number), endMs: Math.round(w.endMs as number) }));
     payload.timings.finalizeMs = finalizeMs;
     this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
     this.stats.finalized++;
-    const wake = dropped.length > 0 ? { wakeMs: s.wakeMs, wakeWords: textOf(dropped) } : {};
+    const wake = dropped.length > 0 ? { wakeMs: s.out.wakeMs, wakeWords: textOf(dropped) } : {};
     this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs, ...wake }, 'final transcript');
     this.ctx.bus.emit('transcript', payload);
     this.end(s, payload.reason ?? 'stop');
@@ -308,7 +265,7 @@ export class SessionManager implements Feature {
 
   private end(s: Session, reason: FinalReason | 'aborted'): void {
     if (!this.sessions.has(s.id)) return;
-    clearTimeout(s.partialTimer);
+    s.out.clear();
     clearTimeout(s.idleTimer);
     this.sessions.delete(s.id);
     if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
