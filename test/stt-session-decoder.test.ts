@@ -21,6 +21,9 @@ class ReadingRecognizer implements Recognizer {
     return { text: words.map((w) => w.word).join(' '), words };
   }
   free(): void {}
+  protected reset(): void {
+    this.samples = [];
+  }
   /** Runs of equal non-zero samples are words; times from this recognizer's first sample. */
   private words(): Word[] {
     const out: Word[] = [];
@@ -41,11 +44,20 @@ function audio(...segments: [number, number][]): Int16Array {
   return Int16Array.from(segments.flatMap(([v, ms]) => new Array<number>(ms * 16).fill(v)));
 }
 
-function run(pcm: Int16Array, wakeMs: number | undefined): { dec: SessionDecoder; made: number; final: FinalResult } {
+/** A recognizer that can start over itself (as pocketsphinx's does, keeping its session-start state). */
+class RestartingRecognizer extends ReadingRecognizer {
+  restarts = 0;
+  restart(): void {
+    this.restarts++;
+    this.reset();
+  }
+}
+
+function run(pcm: Int16Array, wakeMs: number | undefined, make: () => ReadingRecognizer = () => new ReadingRecognizer()): { dec: SessionDecoder; made: number; final: FinalResult } {
   let made = 0;
   const dec = new SessionDecoder(() => {
     made++;
-    return new ReadingRecognizer();
+    return make();
   });
   if (wakeMs !== undefined) dec.setWake({ wakeMs, marginMs: 100 });
   for (let i = 0; i < pcm.length; i += 1280) dec.accept(pcm.subarray(i, i + 1280));
@@ -64,9 +76,9 @@ test('a pause after the wake word: the decode starts over just after the wake wo
 });
 
 test('a short pause: the restart never reaches back into the wake word; a wake word that runs past the fire point counts to its end', () => {
-  // 280 ms pause after the fire point: the command's lead is cut at the wake word's end (+ RESTART_AFTER_MS).
+  // 300 ms pause after the wake word: the command's lead is cut at the wake word's end (+ RESTART_AFTER_MS).
   const short = run(audio([1, 300], [0, 300], [2, 250], [0, 500]), 320);
-  assert.equal(short.dec.restartedAtMs, 320 + RESTART_AFTER_MS);
+  assert.equal(short.dec.restartedAtMs, 300 + RESTART_AFTER_MS);
   assert.deepEqual(short.final.words.map((w) => w.word), ['w2']);
   // The wake word's last word straddles the fire point (ends at 400): the pause is counted from its end.
   const straddle = run(audio([1, 400], [0, 600], [2, 250], [0, 500]), 320);
@@ -75,6 +87,24 @@ test('a short pause: the restart never reaches back into the wake word; a wake w
   // A pause shorter than RESTART_GAP_MS after it: no restart.
   const tight = run(audio([1, 400], [0, RESTART_GAP_MS - 50], [2, 250], [0, 500]), 320);
   assert.equal(tight.dec.restartedAtMs, undefined);
+});
+
+test('the pause is counted from the end of the wake word, not from the fire point', () => {
+  // The detector fired 150 ms after the wake word ended; the speaker paused 280 ms after the word,
+  // only 130 ms after the fire point.
+  const late = run(audio([1, 300], [0, 280], [2, 250], [0, 500]), 450);
+  assert.ok(280 >= RESTART_GAP_MS && 130 < RESTART_GAP_MS);
+  assert.equal(late.dec.restartedAtMs, 300 + RESTART_AFTER_MS);
+  assert.deepEqual(late.final.words, [{ word: 'w2', startMs: 580, endMs: 830 }]);
+});
+
+test('a recognizer that can restart itself is restarted, not replaced', () => {
+  let rec: RestartingRecognizer | undefined;
+  const { dec, made, final } = run(audio([1, 300], [0, 600], [2, 250], [0, 500]), 320, () => (rec = new RestartingRecognizer()));
+  assert.equal(made, 1);
+  assert.equal(rec?.restarts, 1);
+  assert.equal(dec.restartedAtMs, 900 - RESTART_LEAD_MS);
+  assert.deepEqual(final.words, [{ word: 'w2', startMs: 900, endMs: 1150 }]);
 });
 
 test('a command run on from the wake word: no restart (the trim drops the wake word later)', () => {

@@ -33,6 +33,13 @@ export interface FinalResult {
 export interface Recognizer {
   accept(pcm: Int16Array): AcceptResult;
   final(): FinalResult;
+  /**
+   * Starts decoding over, as if the audio so far had not been heard: word
+   * times count from the next sample. An engine that adapts to the audio
+   * (pocketsphinx's cepstral mean) starts from where it stood at creation.
+   * Optional: without it a new recognizer takes the old one's place.
+   */
+  restart?(): void;
   /** Frees native memory; the recognizer may not be used afterwards. */
   free(): void;
 }

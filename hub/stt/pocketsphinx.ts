@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { IKoffiLib, KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
+import { cmnOf, getMean } from './ps-cmn';
 import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
 
 interface PsApi {
@@ -24,6 +25,11 @@ interface PsApi {
   ps_seg_next: KoffiFunction;
   ps_seg_word: KoffiFunction;
   ps_seg_frames: KoffiFunction;
+  ps_get_feat: KoffiFunction;
+  cmn_live_get: KoffiFunction;
+  cmn_live_set: KoffiFunction;
+  decode: (ptr: unknown, offset: number, type: string) => unknown;
+  pointerSize: number;
 }
 
 /** pocketsphinx frames per second (-frate, 100 by default). */
@@ -75,23 +81,51 @@ function loadApi(settings: SttSettings['pocketsphinx']): PsApi {
     ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
     ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
     ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
+    ps_get_feat: ps.func('void *ps_get_feat(void *ps)'),
+    cmn_live_get: sb.func('void cmn_live_get(void *cmn, _Out_ float *vec)'),
+    cmn_live_set: sb.func('void cmn_live_set(void *cmn, const float *vec)'),
+    decode: (ptr, offset, type): unknown => koffi.decode(ptr, offset, type) as unknown,
+    pointerSize: koffi.sizeof('void *'),
   };
 }
 
-class PsRecognizer implements Recognizer {
+export class PsRecognizer implements Recognizer {
   private freed = false;
   /** Audio decoded so far, ms. */
   private heardMs = 0;
   /** The last word's end at the latest endpoint. */
   private endpointAfter: number | undefined;
+  /** The decoder's cepstral mean when this session began (see ps-cmn.ts); null where it cannot be read. */
+  private readonly startMean: Float32Array | null;
+  private readonly cmn: unknown;
   constructor(
     private readonly engine: PocketsphinxEngine,
     private readonly api: PsApi,
     readonly decoder: unknown,
   ) {
-    // A new stream per session: word times count from its first sample, and no noise or cepstral-mean
-    // estimate carries over from the session (maybe another room) that used this pooled decoder before.
-    if (api.ps_start_stream(decoder) < 0 || api.ps_start_utt(decoder) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_start_utt failed');
+    // A new stream per session: word times count from its first sample.
+    this.cmn = cmnOf(api, decoder);
+    this.startMean = this.cmn ? getMean(api, this.cmn) : null;
+    this.begin();
+  }
+
+  private begin(): void {
+    const api = this.api;
+    if (api.ps_start_stream(this.decoder) < 0 || api.ps_start_utt(this.decoder) < 0) throw new VoiceError('VOICE_STT_FAILED', 'ps_start_utt failed');
+  }
+
+  /** The decoder's cepstral mean now (null where it cannot be read): for diagnostics and tests. */
+  get cepstralMean(): Float32Array | null {
+    return this.cmn ? getMean(this.api, this.cmn) : null;
+  }
+
+  /** Decodes anew from the next sample, with the cepstral mean the session started with (see ps-cmn.ts). */
+  restart(): void {
+    this.api.ps_end_utt(this.decoder);
+    if (this.cmn && this.startMean) this.api.cmn_live_set(this.cmn, this.startMean);
+    this.heardMs = 0;
+    this.endpointAfter = undefined;
+    this.begin();
   }
 
   accept(pcm: Int16Array): AcceptResult {

@@ -9,14 +9,17 @@
  * of a sentence. So when the speaker paused after the wake word, the decoder
  * starts over: when the first word of the command appears (the first that
  * begins after the fire point and ends after wakeMs + margin) at least
- * `RESTART_GAP_MS` after the end of every word before it, a fresh
- * recognizer decodes the session's audio again from `RESTART_LEAD_MS` before that word (never before the wake word's end). A
- * speaker who runs the command on gets no restart; the trim then does the
- * work. Word times are always from the session's first sample.
+ * `RESTART_GAP_MS` after the end of every word before it (the wake word's),
+ * the recognizer decodes the session's audio again from `RESTART_LEAD_MS`
+ * before that word, never before the wake word's end. It restarts itself
+ * where it can (pocketsphinx then keeps the cepstral mean the session began
+ * with: ps-cmn.ts); otherwise a new recognizer takes its place. A speaker who
+ * runs the command on gets no restart; the trim then does the work. Word
+ * times are always from the session's first sample.
  */
 import type { AcceptResult, FinalResult, Recognizer, Word } from './engine';
 
-/** A pause at least this long between the wake word's last word and the command's first makes a restart. */
+/** A pause at least this long between the wake word's last decoded word and the command's first makes a restart. */
 export const RESTART_GAP_MS = 250;
 /** The restarted decode hears this much audio before the first word the old decode placed (word onsets such as "h" or "s" are placed late). */
 export const RESTART_LEAD_MS = 500;
@@ -83,7 +86,8 @@ export class SessionDecoder {
     if (at < 0) return undefined;
     this.decided = true;
     const first = words[at];
-    const wakeEnd = Math.max(w.wakeMs, ...words.slice(0, at).map((x) => x.endMs ?? 0));
+    // The pause runs from the end of the wake word's last decoded word (from the fire point if none was decoded).
+    const wakeEnd = at === 0 ? w.wakeMs : Math.max(...words.slice(0, at).map((x) => x.endMs ?? 0));
     if (first.startMs === undefined || first.startMs - wakeEnd < RESTART_GAP_MS) {
       this.chunks = [];
       return undefined;
@@ -92,8 +96,11 @@ export class SessionDecoder {
   }
 
   private restart(fromMs: number): AcceptResult {
-    this.rec.free();
-    this.rec = this.create();
+    if (this.rec.restart) this.rec.restart();
+    else {
+      this.rec.free();
+      this.rec = this.create();
+    }
     this.restarted = true;
     this.offsetMs = fromMs;
     const audio = concat(this.chunks);

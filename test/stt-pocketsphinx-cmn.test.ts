@@ -1,0 +1,46 @@
+/**
+ * pocketsphinx carries its cepstral mean from one utterance to the next. A
+ * decode that restarts after the wake word (hub/stt/session-decoder.ts)
+ * must start from the mean the session started with, not from one the wake
+ * word and the pause just pulled towards the noise (hub/stt/ps-cmn.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../common/config';
+import { type HubConfig, hubSchema } from '../config/hub';
+import { PocketsphinxEngine, PsRecognizer } from '../hub/stt/pocketsphinx';
+import { speak } from './helpers';
+import { noisy } from './speech-fixtures';
+
+const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
+
+function feed(rec: PsRecognizer, pcm: Buffer): void {
+  const all = new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.length));
+  for (let i = 0; i < all.length; i += 1280) rec.accept(all.slice(i, i + 1280));
+}
+
+test('pocketsphinx: a restart decodes anew from the cepstral mean the session started with', () => {
+  const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
+  engine.load();
+  try {
+    const rec = engine.createRecognizer();
+    assert.ok(rec instanceof PsRecognizer);
+    const atStart = rec.cepstralMean;
+    assert.ok(atStart, 'the cepstral mean can be read on this platform (feat_t layout recognised)');
+    assert.equal(atStart.length, 13);
+    // A wake word and a long pause: mostly noise.
+    feed(rec, noisy(Buffer.concat([speak('hey jarvis'), Buffer.alloc(16000 * 2 * 3)]), { offsetMs: 0 }));
+    rec.restart();
+    assert.deepEqual(rec.cepstralMean, atStart);
+    // Word times count from the restart, and the command is heard.
+    const command = noisy(speak('turn on the kitchen light'), { offsetMs: 5000 });
+    feed(rec, command);
+    const f = rec.final();
+    assert.match(f.text, /kitchen/);
+    const last = f.words.at(-1);
+    assert.ok(last?.endMs !== undefined && last.endMs <= command.length / 32 + 20, `word times from the restart (last ends at ${last?.endMs} ms of ${command.length / 32})`);
+    rec.free();
+  } finally {
+    engine.unload();
+  }
+});
