@@ -24,7 +24,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
     vosk: {
       model: { doc: 'Directory of an unpacked Vosk model (relative paths are from the working directory).', format: String, default: 'models/vosk-model-small-en-us-0.15' },
-      library: { doc: 'Path to libvosk.so. Empty: the one the vosk-koffi package holds (see scripts/install-libvosk.sh).', format: String, default: '' },
+      library: { doc: 'Path to libvosk.so, 0.3.37 or newer (an older one is refused at start with VOICE_STT_LIBRARY_UNSUPPORTED). Empty: the one the vosk-koffi package holds (see scripts/install-libvosk.sh).', format: String, default: '' },
     },
     pocketsphinx: {
       hmm: { doc: 'pocketsphinx acoustic model directory.', format: String, default: `${PS_MODEL}/en-us` },

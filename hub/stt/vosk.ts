@@ -1,38 +1,15 @@
 /**
- * Vosk (Kaldi) through koffi, with the C signatures of the `vosk-koffi`
- * package. vosk-koffi loads its library at require time from a fixed place
- * and throws if its download failed; we bind the same functions ourselves
- * so the library path is configurable (stt.vosk.library; an arm64 Pi needs
- * its own libvosk.so) and every failure is a coded error, never a crash.
- * `new Model(badPath)` in libvosk returns NULL, and a recognizer on NULL
- * segfaults: the model directory and the handle are both checked first.
+ * Vosk (Kaldi) speech to text; the C API is bound in vosk-api.ts.
+ * libvosk returns NULL for a bad model, and a recognizer on NULL segfaults:
+ * the model directory and the handle are both checked first.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
 import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
+import { loadVoskApi, type VoskApi } from './vosk-api';
 
-interface VoskApi {
-  vosk_set_log_level: KoffiFunction;
-  vosk_model_new: KoffiFunction;
-  vosk_model_free: KoffiFunction;
-  vosk_recognizer_new: KoffiFunction;
-  vosk_recognizer_free: KoffiFunction;
-  vosk_recognizer_set_words: KoffiFunction;
-  vosk_recognizer_set_partial_words: KoffiFunction;
-  vosk_recognizer_accept_waveform: KoffiFunction;
-  vosk_recognizer_final_result: KoffiFunction;
-  vosk_recognizer_partial_result: KoffiFunction;
-}
-
-/** Where vosk-koffi's postinstall puts libvosk (and where scripts/install-libvosk.sh copies it). */
-export function defaultVoskLibrary(): string {
-  // vosk-koffi exports only its entry (lib/index.js); resolving does not run it.
-  const dir = path.dirname(path.dirname(require.resolve('vosk-koffi')));
-  const file = process.platform === 'darwin' ? 'libvosk.dylib' : process.platform === 'win32' ? 'libvosk.dll' : 'libvosk.so';
-  return path.join(dir, `bin-${process.platform}-${process.arch}`, file);
-}
+export { defaultVoskLibrary } from './vosk-api';
 
 /** True when `dir` looks like an unpacked Vosk model (am/ and conf/ or graph/). */
 export function looksLikeVoskModel(dir: string): boolean {
@@ -40,34 +17,6 @@ export function looksLikeVoskModel(dir: string): boolean {
     return fs.statSync(dir).isDirectory() && fs.existsSync(path.join(dir, 'am')) && (fs.existsSync(path.join(dir, 'conf')) || fs.existsSync(path.join(dir, 'graph')));
   } catch {
     return false;
-  }
-}
-
-function loadApi(library: string): VoskApi {
-  const lib = library || defaultVoskLibrary();
-  if (!fs.existsSync(lib)) {
-    throw new VoiceError('VOICE_STT_LIBRARY_MISSING', `libvosk not found at ${lib}; run scripts/install-libvosk.sh (x86_64) or set stt.vosk.library to your libvosk.so`, { path: lib });
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as typeof import('koffi');
-  try {
-    const l = koffi.load(lib);
-    koffi.opaque('VoskModel');
-    koffi.opaque('VoskRecognizer');
-    return {
-      vosk_set_log_level: l.func('void vosk_set_log_level(int log_level)'),
-      vosk_model_new: l.func('VoskModel *vosk_model_new(const char *model_path)'),
-      vosk_model_free: l.func('void vosk_model_free(VoskModel *model)'),
-      vosk_recognizer_new: l.func('VoskRecognizer *vosk_recognizer_new(VoskModel *model, float sample_rate)'),
-      vosk_recognizer_free: l.func('void vosk_recognizer_free(VoskRecognizer *recognizer)'),
-      vosk_recognizer_set_words: l.func('void vosk_recognizer_set_words(VoskRecognizer *recognizer, int words)'),
-      vosk_recognizer_set_partial_words: l.func('void vosk_recognizer_set_partial_words(VoskRecognizer *recognizer, int partial_words)'),
-      vosk_recognizer_accept_waveform: l.func('int vosk_recognizer_accept_waveform(VoskRecognizer *recognizer, const char *data, int length)'),
-      vosk_recognizer_final_result: l.func('const char *vosk_recognizer_final_result(VoskRecognizer *recognizer)'),
-      vosk_recognizer_partial_result: l.func('const char *vosk_recognizer_partial_result(VoskRecognizer *recognizer)'),
-    };
-  } catch (err) {
-    throw new VoiceError('VOICE_STT_LIBRARY_MISSING', `libvosk at ${lib} could not be loaded: ${(err as Error).message}`, { path: lib }, { cause: err });
   }
 }
 
@@ -147,7 +96,7 @@ export class VoskEngine implements SttEngine {
     if (!looksLikeVoskModel(dir)) {
       throw new VoiceError('VOICE_STT_MODEL_MISSING', `no Vosk model at ${dir} (expected am/ and conf/ inside); see models/README.md or run npm run models`, { path: dir });
     }
-    this.api = loadApi(this.settings.library);
+    this.api = loadVoskApi(this.settings.library);
     this.api.vosk_set_log_level(-1);
     this.model = this.api.vosk_model_new(dir);
     if (!this.model) throw new VoiceError('VOICE_STT_MODEL_INVALID', `libvosk could not load the model at ${dir}; it is corrupt or not a Vosk model`, { path: dir });
