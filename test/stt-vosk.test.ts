@@ -3,16 +3,22 @@
  * against a fake libvosk (test/fixtures/fake-libvosk.c, built here with cc)
  * whose results are scripted and whose calls are logged. A libvosk too old
  * to be safe is refused at start with VOICE_STT_LIBRARY_UNSUPPORTED before
- * any model is loaded; the API loads twice in one thread.
+ * any model is loaded; the API loads twice in one thread. Through an
+ * in-process hub (real aedes, real worker threads): accept_waveform's -1
+ * fails the session with a coded error.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
 import { VoiceError } from '../common/errors';
+import type { Hub } from '../hub/controller';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadVoskApi } from '../hub/stt/vosk-api';
-import { buildFakeVosk, FakeVosk, fakeVoskModelDir } from './fake-vosk';
-import { runNode } from './helpers';
+import { buildFakeVosk, FakeVosk, fakeVoskModelDir, resultJson } from './fake-vosk';
+import { Collector, jsonOf, runNode } from './helpers';
+import { startHub } from './hub-helpers';
 
 test('a libvosk older than 0.3.37 is refused with VOICE_STT_LIBRARY_UNSUPPORTED before any model is loaded', () => {
   const fake = new FakeVosk('old-engine');
@@ -60,4 +66,56 @@ test('the libvosk that scripts/install-libvosk.sh installs (0.3.39) passes the v
   const api = loadVoskApi('');
   assert.equal(typeof api.vosk_recognizer_set_partial_words, 'function');
   assert.equal(typeof api.vosk_recognizer_result, 'function');
+});
+
+/** An in-process hub on the fake libvosk (real aedes on port 0), and a raw MQTT client acting as satellites. */
+async function vosk(t: TestContext, fake: FakeVosk, args: string[] = []): Promise<{ hub: Hub; col: Collector; sat: MqttClient }> {
+  fake.use();
+  const hub = await startHub(['--reply-enabled', 'false', '--stt-engine', 'vosk', '--stt-vosk-library', buildFakeVosk(), '--stt-vosk-model', fakeVoskModelDir(), ...args]);
+  t.after(() => hub.stop());
+  const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/error', 'voice/satellite/+/transcript', 'voice/satellite/+/transcript/partial']);
+  t.after(() => col.end());
+  const sat = await mqtt.connectAsync(hub.brokerUrl);
+  t.after(() => sat.endAsync());
+  return { hub, col, sat };
+}
+
+/** Wake and audio start (no wakeMs: nothing is trimmed, the decode never restarts), then `frames` 100 ms frames. */
+async function session(sat: MqttClient, name: string, frames: number, sid = randomUUID()): Promise<string> {
+  const time = new Date().toISOString();
+  await sat.publishAsync(`voice/satellite/${name}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time, room: name }), { qos: 1 });
+  await sat.publishAsync(`voice/satellite/${name}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  await more(sat, name, sid, frames);
+  return sid;
+}
+
+async function more(sat: MqttClient, name: string, sid: string, frames: number): Promise<void> {
+  for (let i = 0; i < frames; i++) await sat.publishAsync(`voice/satellite/${name}/audio/${sid}`, Buffer.alloc(3200), { qos: 0 });
+}
+
+async function stop(sat: MqttClient, name: string, sid: string): Promise<void> {
+  await sat.publishAsync(`voice/satellite/${name}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time: new Date().toISOString() }), { qos: 1 });
+}
+
+const about = (sid: string, topic: string) => (tp: string, p: Buffer) => tp === topic && jsonOf({ payload: p }).sessionId === sid;
+
+test('vosk_recognizer_accept_waveform returning -1 fails the session with VOICE_STT_FAILED; the hub and the next session carry on', async (t) => {
+  const fake = new FakeVosk('minus-one');
+  fake.setScript(['fail_at 3', 'final {"text": "never published"}']);
+  const { hub, col, sat } = await vosk(t, fake);
+  const s1 = await session(sat, 'porch', 5);
+  const err = jsonOf(await col.next(about(s1, 'voice/satellite/porch/error'), 10000));
+  assert.equal(err.code, 'VOICE_STT_FAILED');
+  assert.match(String(err.message), /returned -1/);
+  await stop(sat, 'porch', s1);
+  assert.equal(hub.sessions?.liveCount, 0, 'the session was ended');
+  assert.deepEqual(await hub.stt?.workerRecognizers(), [0], 'its recognizer was freed');
+  assert.equal(fake.calls('vosk_recognizer_final_result'), 0, 'no final was asked of the failed recognizer');
+  // The next session on the same hub and worker transcribes.
+  fake.setScript([`final ${resultJson([{ word: 'lights', start: 0.2, end: 0.6 }, { word: 'on', start: 0.6, end: 0.8 }])}`]);
+  const s2 = await session(sat, 'porch', 5);
+  await stop(sat, 'porch', s2);
+  const fin = jsonOf(await col.next(about(s2, 'voice/satellite/porch/transcript'), 10000));
+  assert.equal(fin.text, 'lights on');
+  assert.equal(col.messages.some((m) => m.topic === 'voice/satellite/porch/transcript' && m.payload.toString().includes(s1)), false, 'no transcript for the failed session');
 });

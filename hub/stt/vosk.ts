@@ -54,7 +54,10 @@ class VoskRecognizer implements Recognizer {
 
   accept(pcm: Int16Array): AcceptResult {
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const endpoint = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) === 1;
+    const rc = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) as number;
+    // -1: an exception inside libvosk (a Kaldi error); what the recognizer holds is not to be trusted.
+    if (rc < 0) throw new VoiceError('VOICE_STT_FAILED', 'libvosk failed while decoding (vosk_recognizer_accept_waveform returned -1, an exception inside libvosk); the session is ended');
+    const endpoint = rc === 1;
     if (endpoint) {
       // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
       this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
