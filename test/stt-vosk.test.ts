@@ -5,7 +5,8 @@
  * to be safe is refused at start with VOICE_STT_LIBRARY_UNSUPPORTED before
  * any model is loaded; the API loads twice in one thread. Through an
  * in-process hub (real aedes, real worker threads): accept_waveform's -1
- * fails the session with a coded error.
+ * fails the session with a coded error; mid-stream endpoints take
+ * vosk_recognizer_result and the final has every segment's timed words.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -118,4 +119,26 @@ test('vosk_recognizer_accept_waveform returning -1 fails the session with VOICE_
   const fin = jsonOf(await col.next(about(s2, 'voice/satellite/porch/transcript'), 10000));
   assert.equal(fin.text, 'lights on');
   assert.equal(col.messages.some((m) => m.topic === 'voice/satellite/porch/transcript' && m.payload.toString().includes(s1)), false, 'no transcript for the failed session');
+});
+
+test('mid-stream endpoints take vosk_recognizer_result, final_result only ends the session; the final has every segment\'s words, timed from the session\'s first sample', async (t) => {
+  const fake = new FakeVosk('endpoints');
+  const seg1 = [{ word: 'turn', start: 0.3, end: 0.55 }, { word: 'on', start: 0.55, end: 0.7 }];
+  const seg2 = [{ word: 'the', start: 1.9, end: 2.0 }, { word: 'kitchen', start: 2.0, end: 2.45 }];
+  const seg3 = [{ word: 'light', start: 3.1, end: 3.5 }];
+  // libvosk endpoints after the 8th and the 16th 100 ms frame; what follows the last endpoint comes with the final.
+  fake.setScript(['endpoint_at 8', 'endpoint_at 16', `result ${resultJson(seg1)}`, `result ${resultJson(seg2)}`, `final ${resultJson(seg3)}`]);
+  // The hub does not finalise on the engine's endpoint here: the session goes on across them.
+  const { col, sat } = await vosk(t, fake, ['--session-endpoint', 'false', '--session-partial-interval-ms', '1']);
+  const sid = await session(sat, 'study', 20);
+  await stop(sat, 'study', sid);
+  const fin = jsonOf(await col.next(about(sid, 'voice/satellite/study/transcript'), 10000));
+  assert.equal(fin.text, 'turn on the kitchen light');
+  assert.deepEqual(fin.words, [...seg1, ...seg2, ...seg3].map((w) => ({ word: w.word, startMs: Math.round(w.start * 1000), endMs: Math.round(w.end * 1000) })));
+  assert.equal(fin.confidence, 1);
+  assert.equal(fake.calls('vosk_recognizer_result'), 2, 'one result per endpoint');
+  assert.equal(fake.calls('vosk_recognizer_final_result'), 1, 'final_result once, at the end');
+  // The partials grew across the endpoints: the first segment's words stayed in them.
+  const partials = col.json((tp) => tp === 'voice/satellite/study/transcript/partial').filter((p) => p.sessionId === sid).map((p) => p.text);
+  assert.ok(partials.includes('turn on the kitchen'), JSON.stringify(partials));
 });

@@ -36,6 +36,17 @@ function timed(words: VoskWord[] | undefined, text: string | undefined): Word[] 
   return (text ?? '').split(/\s+/).filter(Boolean).map((word) => ({ word }));
 }
 
+/**
+ * One session's recognizer. libvosk endpoints mid-stream (accept_waveform
+ * returns 1 after speech and a pause) and decodes on: there the utterance is
+ * taken with vosk_recognizer_result, which finalises only the decoder's
+ * lattice and keeps the feature pipeline and speaker adaptation (ivectors)
+ * running. vosk_recognizer_final_result flushes and tears both down, so it
+ * is called once, at the session's end. libvosk counts word times from the
+ * recognizer's first sample across endpoints (recognizer.cc adds the
+ * frames and samples decoded before), so each segment's words are taken as
+ * they are, and the session's words are every segment's, in order.
+ */
 class VoskRecognizer implements Recognizer {
   private handle: unknown;
   /** Words of the utterances Vosk already finished (it endpoints and goes on). */
@@ -60,7 +71,7 @@ class VoskRecognizer implements Recognizer {
     const endpoint = rc === 1;
     if (endpoint) {
       // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
-      this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
+      this.take(this.api.vosk_recognizer_result(this.handle) as string);
       return { partial: textOf(this.committed), endpoint: true, words: [...this.committed] };
     }
     const p = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string; partial_result?: VoskWord[] };
