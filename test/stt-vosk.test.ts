@@ -6,20 +6,23 @@
  * any model is loaded; the API loads twice in one thread. Through an
  * in-process hub (real aedes, real worker threads): accept_waveform's -1
  * fails the session with a coded error; mid-stream endpoints take
- * vosk_recognizer_result and the final has every segment's timed words.
+ * vosk_recognizer_result and the final has every segment's timed words;
+ * one model serves every STT worker thread and is freed once.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { type TestContext, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
 import { VoiceError } from '../common/errors';
-import type { Hub } from '../hub/controller';
+import { loadConfig } from '../common/config';
+import { type HubConfig, hubSchema } from '../config/hub';
+import { Hub } from '../hub/controller';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadVoskApi } from '../hub/stt/vosk-api';
 import { buildFakeVosk, FakeVosk, fakeVoskModelDir, resultJson } from './fake-vosk';
 import { Collector, jsonOf, runNode } from './helpers';
-import { startHub } from './hub-helpers';
 
 test('a libvosk older than 0.3.37 is refused with VOICE_STT_LIBRARY_UNSUPPORTED before any model is loaded', () => {
   const fake = new FakeVosk('old-engine');
@@ -70,15 +73,21 @@ test('the libvosk that scripts/install-libvosk.sh installs (0.3.39) passes the v
 });
 
 /** An in-process hub on the fake libvosk (real aedes on port 0), and a raw MQTT client acting as satellites. */
-async function vosk(t: TestContext, fake: FakeVosk, args: string[] = []): Promise<{ hub: Hub; col: Collector; sat: MqttClient }> {
+async function vosk(t: TestContext, fake: FakeVosk, args: string[] = []): Promise<{ hub: Hub; col: Collector; sat: MqttClient; stopHub: () => Promise<void> }> {
   fake.use();
-  const hub = await startHub(['--reply-enabled', 'false', '--stt-engine', 'vosk', '--stt-vosk-library', buildFakeVosk(), '--stt-vosk-model', fakeVoskModelDir(), ...args]);
-  t.after(() => hub.stop());
+  const argv = ['--broker-port', '0', '--broker-host', '127.0.0.1', '--reply-enabled', 'false', '--stt-engine', 'vosk', '--stt-vosk-library', buildFakeVosk(), '--stt-vosk-model', fakeVoskModelDir(), ...args];
+  if (!argv.includes('--stt-workers')) argv.push('--stt-workers', '1');
+  const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv, env: {} });
+  const hub = new Hub({ config, log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
+  await hub.start();
+  let stopped: Promise<void> | undefined;
+  const stopHub = () => (stopped ??= hub.stop());
+  t.after(stopHub);
   const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/error', 'voice/satellite/+/transcript', 'voice/satellite/+/transcript/partial']);
   t.after(() => col.end());
   const sat = await mqtt.connectAsync(hub.brokerUrl);
   t.after(() => sat.endAsync());
-  return { hub, col, sat };
+  return { hub, col, sat, stopHub };
 }
 
 /** Wake and audio start (no wakeMs: nothing is trimmed, the decode never restarts), then `frames` 100 ms frames. */
@@ -141,4 +150,53 @@ test('mid-stream endpoints take vosk_recognizer_result, final_result only ends t
   // The partials grew across the endpoints: the first segment's words stayed in them.
   const partials = col.json((tp) => tp === 'voice/satellite/study/transcript/partial').filter((p) => p.sessionId === sid).map((p) => p.text);
   assert.ok(partials.includes('turn on the kitchen'), JSON.stringify(partials));
+});
+
+test('one model for every STT worker: vosk_model_new once for 3 workers and a replacement, freed once after the last recognizer', async (t) => {
+  const fake = new FakeVosk('shared');
+  fake.setScript([`final ${resultJson([{ word: 'okay', start: 0.1, end: 0.4 }])}`]);
+  const { hub, col, sat, stopHub } = await vosk(t, fake, ['--stt-workers', '3']);
+  const pool = hub.stt;
+  assert.ok(pool);
+  assert.equal(pool.workers, 3);
+  assert.equal(fake.calls('vosk_model_new'), 1, 'the model is loaded once for three workers');
+  const model = fake.lines().find((l) => l.startsWith('model '))?.split(' ')[1];
+  assert.ok(model);
+  /** Three satellites at once: the least-loaded pick puts one session on each worker. */
+  const round = async (from: number) => {
+    const rooms = ['attic', 'cellar', 'garden'];
+    const sids = await Promise.all(rooms.map((r) => session(sat, r, 3)));
+    const end = Date.now() + 10000;
+    while (hub.sessions?.liveCount !== 3) {
+      assert.ok(Date.now() < end, `${hub.sessions?.liveCount} sessions open`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(await pool.workerRecognizers(), [1, 1, 1], 'a recognizer on each worker');
+    await Promise.all(rooms.map((r, i) => stop(sat, r, sids[i])));
+    for (const [i, r] of rooms.entries()) assert.equal(jsonOf(await col.next(about(sids[i], `voice/satellite/${r}/transcript`), 10000, from)).text, 'okay');
+  };
+  await round(0);
+  const created = () => fake.lines().filter((l) => l.startsWith('vosk_recognizer_new'));
+  assert.equal(created().length, 3);
+  assert.ok(created().every((l) => l.includes(`model=${model}`)), created().join('\n'));
+  assert.equal(new Set(created().map((l) => /tid=(\d+)/.exec(l)?.[1])).size, 3, 'from three threads');
+  // A worker that dies is replaced by one that takes the same model, not a new one.
+  const old = pool.threads[0];
+  await old.terminate();
+  const end = Date.now() + 10000;
+  while (!(pool.workers === 3 && !pool.threads.includes(old))) {
+    assert.ok(Date.now() < end, `STT pool not refilled: ${pool.workers} worker(s)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await round(col.messages.length);
+  assert.equal(fake.calls('vosk_model_new'), 1, 'the replacement worker loaded no model');
+  assert.equal(created().length, 6);
+  assert.ok(created().every((l) => l.includes(`model=${model}`)), created().join('\n'));
+  assert.equal(fake.calls('bad_model'), 0);
+  assert.equal(fake.calls('vosk_model_free'), 0, 'the model lives while the pool does');
+  await stopHub();
+  assert.equal(fake.calls('vosk_model_free'), 1, 'freed once when the pool stops');
+  const lines = fake.lines();
+  assert.equal(lines.filter((l) => l.startsWith('model_deleted')).length, 1);
+  assert.ok(lines.findIndex((l) => l.startsWith('model_deleted')) > lines.lastIndexOf('vosk_recognizer_free'), 'after every recognizer was freed');
 });

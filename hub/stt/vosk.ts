@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VoiceError } from '../../common/errors';
-import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
-import { loadVoskApi, type VoskApi } from './vosk-api';
+import { type AcceptResult, type FinalResult, type Recognizer, type SharedModel, type SttEngine, type SttSettings, textOf, type Word } from './engine';
+import { addressOf, loadVoskApi, type VoskApi } from './vosk-api';
 
 export { defaultVoskLibrary } from './vosk-api';
 
@@ -98,14 +98,33 @@ class VoskRecognizer implements Recognizer {
   }
 }
 
+/**
+ * The engine in one worker thread. Its model is its own (loaded here), or the
+ * pool's: one model for every worker of a process, passed as its address
+ * (koffi takes a BigInt for a pointer argument) so vosk_model_new runs once
+ * per pool. A model handed over with shareModel() or received is not freed
+ * by unload(); freeSharedModel() frees it, in the pool's last worker.
+ */
 export class VoskEngine implements SttEngine {
   readonly name = 'vosk';
   private api: VoskApi | null = null;
+  /** This engine's model (koffi's pointer), or the pool's shared one (its address). */
   private model: unknown = null;
+  /** Whether unload() frees the model: only one this engine loaded and did not hand over. */
+  private owned = false;
 
-  constructor(private readonly settings: SttSettings['vosk']) {}
+  constructor(
+    private readonly settings: SttSettings['vosk'],
+    private readonly shared?: SharedModel,
+  ) {}
 
   load(): void {
+    if (this.shared) {
+      if (this.shared.engine !== this.name) throw new VoiceError('VOICE_STT_FAILED', `a ${this.shared.engine} model cannot be shared with the vosk engine`);
+      this.api = loadVoskApi(this.settings.library);
+      this.model = this.shared.address;
+      return;
+    }
     const dir = path.resolve(this.settings.model);
     if (!looksLikeVoskModel(dir)) {
       throw new VoiceError('VOICE_STT_MODEL_MISSING', `no Vosk model at ${dir} (expected am/ and conf/ inside); see models/README.md or run npm run models`, { path: dir });
@@ -114,6 +133,7 @@ export class VoskEngine implements SttEngine {
     this.api.vosk_set_log_level(-1);
     this.model = this.api.vosk_model_new(dir);
     if (!this.model) throw new VoiceError('VOICE_STT_MODEL_INVALID', `libvosk could not load the model at ${dir}; it is corrupt or not a Vosk model`, { path: dir });
+    this.owned = true;
   }
 
   createRecognizer(): Recognizer {
@@ -121,8 +141,22 @@ export class VoskEngine implements SttEngine {
     return new VoskRecognizer(this.api, this.model);
   }
 
+  shareModel(): SharedModel {
+    if (!this.api || !this.model) throw new VoiceError('VOICE_STT_FAILED', 'Vosk engine not loaded');
+    this.owned = false;
+    return { engine: this.name, address: addressOf(this.model) };
+  }
+
+  freeSharedModel(): void {
+    if (this.api && this.model && !this.owned) this.api.vosk_model_free(this.model);
+    this.model = null;
+  }
+
+  /** Frees the model if it is this engine's own; a shared one stays for freeSharedModel(). */
   unload(): void {
+    if (!this.owned) return;
     if (this.api && this.model) this.api.vosk_model_free(this.model);
     this.model = null;
+    this.owned = false;
   }
 }
