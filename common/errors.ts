@@ -25,7 +25,11 @@ export const ERROR_CODES = {
   VOICE_STT_MODEL_MISSING: { setup: true, doc: 'The speech-to-text model directory does not exist or lacks its files. Put a model under models/ (see models/README.md) or set the path in the config.' },
   VOICE_STT_MODEL_INVALID: { setup: true, doc: 'The speech-to-text engine refused to load the model directory (wrong or corrupt model). Re-download it.' },
   VOICE_STT_LIBRARY_MISSING: { setup: true, doc: 'The native speech-to-text library could not be loaded (libvosk.so or libpocketsphinx.so.3). Install it as the README says.' },
-  VOICE_STT_FAILED: { setup: false, doc: 'The speech-to-text engine failed while decoding a session. The session ends with what was decoded so far.' },
+  VOICE_STT_LIBRARY_UNSUPPORTED: {
+    setup: true,
+    doc: 'The libvosk library (`stt.vosk.library`, or the one scripts/install-libvosk.sh installs) is older than 0.3.37: it lacks vosk_recognizer_set_partial_words, which the hub needs for word times, and releases before 0.3.32 abort the whole process on a bad model instead of reporting it. Refused at start, before any model is loaded. Install libvosk 0.3.37 or newer (scripts/install-libvosk.sh installs 0.3.39 on x86_64). With `stt.engine` auto the hub falls back to pocketsphinx with a warning.',
+  },
+  VOICE_STT_FAILED: { setup: false, doc: 'The speech-to-text engine failed while decoding a session (libvosk reported an exception, or the STT worker thread died). The session ends with this error and no final transcript; the hub and the next session carry on.' },
   VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
   VOICE_WAKE_ACCESS_KEY: { setup: true, doc: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.' },
   VOICE_WAKE_FAILED: { setup: false, doc: 'The wake-word engine failed to start or to process audio.' },

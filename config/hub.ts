@@ -20,11 +20,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   stt: {
     engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code.', format: ['auto', 'vosk', 'pocketsphinx'], default: 'auto' },
-    workers: { doc: 'Decoder worker threads; 0 = one per CPU core.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
+    workers: { doc: 'Decoder worker threads; 0 = one per CPU core. A Vosk model is loaded once and shared by all of them (more workers cost threads, not models); pocketsphinx loads its model per decoder.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
     vosk: {
       model: { doc: 'Directory of an unpacked Vosk model (relative paths are from the working directory).', format: String, default: 'models/vosk-model-small-en-us-0.15' },
-      library: { doc: 'Path to libvosk.so. Empty: the one the vosk-koffi package holds (see scripts/install-libvosk.sh).', format: String, default: '' },
+      library: { doc: 'Path to libvosk.so, 0.3.37 or newer (an older one is refused at start with VOICE_STT_LIBRARY_UNSUPPORTED). Empty: the one the vosk-koffi package holds (see scripts/install-libvosk.sh).', format: String, default: '' },
     },
     pocketsphinx: {
       hmm: { doc: 'pocketsphinx acoustic model directory.', format: String, default: `${PS_MODEL}/en-us` },

@@ -11,8 +11,9 @@ what=${1:-test}
 # Runtime: pocketsphinx (default STT) and flite (speaks the demo commands).
 pkgs=(pocketsphinx pocketsphinx-en-us libpocketsphinx3 flite python3)
 if [ "$what" = test ]; then
-  # Tests also use Mosquitto as the external broker, PulseAudio as a virtual microphone, sox.
-  pkgs+=(mosquitto mosquitto-clients pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox)
+  # Tests also use Mosquitto as the external broker, PulseAudio as a virtual microphone, sox, and a C
+  # compiler (cc, with libc headers) that builds the fake libvosk of test/fixtures/fake-libvosk.c.
+  pkgs+=(mosquitto mosquitto-clients pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox gcc libc6-dev)
 fi
 
 missing=()

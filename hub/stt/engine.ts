@@ -1,6 +1,7 @@
 /**
  * Speech-to-text engines. Engines run inside worker threads (hub/stt/worker.ts):
- * `load()` loads the model once per worker, then one Recognizer per live session.
+ * `load()` loads the model once per worker (once per pool for an engine that
+ * shares it), then one Recognizer per live session.
  * All calls are synchronous native calls; the worker keeps them off the main loop.
  */
 /** One recognised word and where it lies, ms from the recognizer's first sample (absent when the engine gave no timings). */
@@ -44,11 +45,25 @@ export interface Recognizer {
   free(): void;
 }
 
+/** A model loaded once and used by every STT worker thread of one process: its native address (valid in that process only). */
+export interface SharedModel {
+  engine: string;
+  address: bigint;
+}
+
 export interface SttEngine {
   readonly name: string;
   load(): void;
   createRecognizer(): Recognizer;
   unload(): void;
+  /**
+   * Engines whose model the threads of one process can share (Vosk) hand it
+   * over after load(); the pool gives it to createEngine() in its other
+   * workers. From then on unload() leaves the model loaded, and
+   * freeSharedModel() frees it, in one thread, once the others are done.
+   */
+  shareModel?(): SharedModel;
+  freeSharedModel?(): void;
 }
 
 export type SttEngineName = 'auto' | 'vosk' | 'pocketsphinx';

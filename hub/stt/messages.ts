@@ -1,5 +1,5 @@
 /** Messages between the hub's main thread and its STT worker threads. */
-import type { Word } from './engine';
+import type { SharedModel, Word } from './engine';
 
 export type ToWorker =
   | { type: 'open'; sid: string }
@@ -10,11 +10,12 @@ export type ToWorker =
   | { type: 'abort'; sid: string }
   /** Asks the worker how many recognizers it holds (leak checks count inside the worker). */
   | { type: 'stats'; id: number }
-  /** Free every recognizer and exit (the pool's graceful stop). */
-  | { type: 'shutdown' };
+  /** Free every recognizer and exit (the pool's graceful stop); the last worker also frees the pool's shared model. */
+  | { type: 'shutdown'; freeSharedModel?: boolean };
 
 export type FromWorker =
-  | { type: 'ready'; engine: string }
+  /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model). */
+  | { type: 'ready'; engine: string; shared?: SharedModel }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }

@@ -1,15 +1,24 @@
 /**
- * A pool of STT worker threads. Each worker loads the model once; sessions go
- * to the worker with the fewest live sessions, so concurrent sessions decode
- * in parallel on separate cores. A worker that dies fails its sessions with
- * VOICE_STT_FAILED and is replaced.
+ * A pool of STT worker threads. Sessions go to the worker with the fewest
+ * live sessions, so concurrent sessions decode in parallel on separate
+ * cores. A worker that dies fails its sessions with VOICE_STT_FAILED and is
+ * replaced.
+ *
+ * The model: an engine that can share it (Vosk) loads it once, in the first
+ * worker, which hands its native address to the pool; every other worker,
+ * and any replacement, uses that one model (libvosk's model is read-only
+ * while decoding and reference counted, as upstream shares it across
+ * threads). The pool owns it: at stop the other workers exit first, then the
+ * last one frees it. Other engines load the model in each worker. An
+ * address is valid only inside this process: the pool and its workers
+ * share a model; pools in separate processes each load their own.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, ERROR_CODES, VoiceError } from '../../common/errors';
 import type { Logger } from '../../common/log';
-import type { SttSettings, Word } from './engine';
+import type { SharedModel, SttSettings, Word } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 
 const STOP_GRACE_MS = 5000;
@@ -35,6 +44,8 @@ export class SttPool {
   private slots: Slot[] = [];
   private stopping = false;
   private statsSeq = 0;
+  /** The model every worker uses, loaded by the first (engines that share one). */
+  private shared: SharedModel | undefined;
   engineName = '';
 
   constructor(
@@ -63,13 +74,14 @@ export class SttPool {
 
   private spawn(): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings } });
+      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings, shared: this.shared } });
       const slot: Slot = { worker, sessions: new Map(), stats: new Map() };
       let ready = false;
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
           ready = true;
           this.engineName = m.engine;
+          this.shared ??= m.shared;
           resolve(slot);
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));
@@ -174,24 +186,29 @@ export class SttPool {
    * Asks each worker to exit between native calls: terminating a worker in
    * the middle of one (ps_init of a spare decoder takes ~0.25 s) aborts the
    * whole process. A worker that does not exit within STOP_GRACE_MS is
-   * terminated.
+   * terminated. A shared model is freed by the last worker, once every
+   * other one has exited (a terminated last worker leaves it to the
+   * process's exit).
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(
-      this.slots.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void s.worker.terminate().then(() => resolve()), STOP_GRACE_MS);
-            s.worker.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            s.worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
-          }),
-      ),
-    );
+    const others = [...this.slots];
+    const last = this.shared ? others.pop() : undefined;
+    await Promise.all(others.map((s) => this.shutdown(s, false)));
+    if (last) await this.shutdown(last, true);
+    this.shared = undefined;
     this.slots = [];
+  }
+
+  private shutdown(s: Slot, freeSharedModel: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void s.worker.terminate().then(() => resolve()), STOP_GRACE_MS);
+      s.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.worker.postMessage({ type: 'shutdown', freeSharedModel } satisfies ToWorker);
+    });
   }
 }
 

@@ -1,38 +1,15 @@
 /**
- * Vosk (Kaldi) through koffi, with the C signatures of the `vosk-koffi`
- * package. vosk-koffi loads its library at require time from a fixed place
- * and throws if its download failed; we bind the same functions ourselves
- * so the library path is configurable (stt.vosk.library; an arm64 Pi needs
- * its own libvosk.so) and every failure is a coded error, never a crash.
- * `new Model(badPath)` in libvosk returns NULL, and a recognizer on NULL
- * segfaults: the model directory and the handle are both checked first.
+ * Vosk (Kaldi) speech to text; the C API is bound in vosk-api.ts.
+ * libvosk returns NULL for a bad model, and a recognizer on NULL segfaults:
+ * the model directory and the handle are both checked first.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
-import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
+import { type AcceptResult, type FinalResult, type Recognizer, type SharedModel, type SttEngine, type SttSettings, textOf, type Word } from './engine';
+import { addressOf, loadVoskApi, type VoskApi } from './vosk-api';
 
-interface VoskApi {
-  vosk_set_log_level: KoffiFunction;
-  vosk_model_new: KoffiFunction;
-  vosk_model_free: KoffiFunction;
-  vosk_recognizer_new: KoffiFunction;
-  vosk_recognizer_free: KoffiFunction;
-  vosk_recognizer_set_words: KoffiFunction;
-  vosk_recognizer_set_partial_words: KoffiFunction;
-  vosk_recognizer_accept_waveform: KoffiFunction;
-  vosk_recognizer_final_result: KoffiFunction;
-  vosk_recognizer_partial_result: KoffiFunction;
-}
-
-/** Where vosk-koffi's postinstall puts libvosk (and where scripts/install-libvosk.sh copies it). */
-export function defaultVoskLibrary(): string {
-  // vosk-koffi exports only its entry (lib/index.js); resolving does not run it.
-  const dir = path.dirname(path.dirname(require.resolve('vosk-koffi')));
-  const file = process.platform === 'darwin' ? 'libvosk.dylib' : process.platform === 'win32' ? 'libvosk.dll' : 'libvosk.so';
-  return path.join(dir, `bin-${process.platform}-${process.arch}`, file);
-}
+export { defaultVoskLibrary } from './vosk-api';
 
 /** True when `dir` looks like an unpacked Vosk model (am/ and conf/ or graph/). */
 export function looksLikeVoskModel(dir: string): boolean {
@@ -40,34 +17,6 @@ export function looksLikeVoskModel(dir: string): boolean {
     return fs.statSync(dir).isDirectory() && fs.existsSync(path.join(dir, 'am')) && (fs.existsSync(path.join(dir, 'conf')) || fs.existsSync(path.join(dir, 'graph')));
   } catch {
     return false;
-  }
-}
-
-function loadApi(library: string): VoskApi {
-  const lib = library || defaultVoskLibrary();
-  if (!fs.existsSync(lib)) {
-    throw new VoiceError('VOICE_STT_LIBRARY_MISSING', `libvosk not found at ${lib}; run scripts/install-libvosk.sh (x86_64) or set stt.vosk.library to your libvosk.so`, { path: lib });
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as typeof import('koffi');
-  try {
-    const l = koffi.load(lib);
-    koffi.opaque('VoskModel');
-    koffi.opaque('VoskRecognizer');
-    return {
-      vosk_set_log_level: l.func('void vosk_set_log_level(int log_level)'),
-      vosk_model_new: l.func('VoskModel *vosk_model_new(const char *model_path)'),
-      vosk_model_free: l.func('void vosk_model_free(VoskModel *model)'),
-      vosk_recognizer_new: l.func('VoskRecognizer *vosk_recognizer_new(VoskModel *model, float sample_rate)'),
-      vosk_recognizer_free: l.func('void vosk_recognizer_free(VoskRecognizer *recognizer)'),
-      vosk_recognizer_set_words: l.func('void vosk_recognizer_set_words(VoskRecognizer *recognizer, int words)'),
-      vosk_recognizer_set_partial_words: l.func('void vosk_recognizer_set_partial_words(VoskRecognizer *recognizer, int partial_words)'),
-      vosk_recognizer_accept_waveform: l.func('int vosk_recognizer_accept_waveform(VoskRecognizer *recognizer, const char *data, int length)'),
-      vosk_recognizer_final_result: l.func('const char *vosk_recognizer_final_result(VoskRecognizer *recognizer)'),
-      vosk_recognizer_partial_result: l.func('const char *vosk_recognizer_partial_result(VoskRecognizer *recognizer)'),
-    };
-  } catch (err) {
-    throw new VoiceError('VOICE_STT_LIBRARY_MISSING', `libvosk at ${lib} could not be loaded: ${(err as Error).message}`, { path: lib }, { cause: err });
   }
 }
 
@@ -87,6 +36,17 @@ function timed(words: VoskWord[] | undefined, text: string | undefined): Word[] 
   return (text ?? '').split(/\s+/).filter(Boolean).map((word) => ({ word }));
 }
 
+/**
+ * One session's recognizer. libvosk endpoints mid-stream (accept_waveform
+ * returns 1 after speech and a pause) and decodes on: there the utterance is
+ * taken with vosk_recognizer_result, which finalises only the decoder's
+ * lattice and keeps the feature pipeline and speaker adaptation (ivectors)
+ * running. vosk_recognizer_final_result flushes and tears both down, so it
+ * is called once, at the session's end. libvosk counts word times from the
+ * recognizer's first sample across endpoints (recognizer.cc adds the
+ * frames and samples decoded before), so each segment's words are taken as
+ * they are, and the session's words are every segment's, in order.
+ */
 class VoskRecognizer implements Recognizer {
   private handle: unknown;
   /** Words of the utterances Vosk already finished (it endpoints and goes on). */
@@ -105,10 +65,13 @@ class VoskRecognizer implements Recognizer {
 
   accept(pcm: Int16Array): AcceptResult {
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const endpoint = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) === 1;
+    const rc = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) as number;
+    // -1: an exception inside libvosk (a Kaldi error); what the recognizer holds is not to be trusted.
+    if (rc < 0) throw new VoiceError('VOICE_STT_FAILED', 'libvosk failed while decoding (vosk_recognizer_accept_waveform returned -1, an exception inside libvosk); the session is ended');
+    const endpoint = rc === 1;
     if (endpoint) {
       // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
-      this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
+      this.take(this.api.vosk_recognizer_result(this.handle) as string);
       return { partial: textOf(this.committed), endpoint: true, words: [...this.committed] };
     }
     const p = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string; partial_result?: VoskWord[] };
@@ -135,22 +98,42 @@ class VoskRecognizer implements Recognizer {
   }
 }
 
+/**
+ * The engine in one worker thread. Its model is its own (loaded here), or the
+ * pool's: one model for every worker of a process, passed as its address
+ * (koffi takes a BigInt for a pointer argument) so vosk_model_new runs once
+ * per pool. A model handed over with shareModel() or received is not freed
+ * by unload(); freeSharedModel() frees it, in the pool's last worker.
+ */
 export class VoskEngine implements SttEngine {
   readonly name = 'vosk';
   private api: VoskApi | null = null;
+  /** This engine's model (koffi's pointer), or the pool's shared one (its address). */
   private model: unknown = null;
+  /** Whether unload() frees the model: only one this engine loaded and did not hand over. */
+  private owned = false;
 
-  constructor(private readonly settings: SttSettings['vosk']) {}
+  constructor(
+    private readonly settings: SttSettings['vosk'],
+    private readonly shared?: SharedModel,
+  ) {}
 
   load(): void {
+    if (this.shared) {
+      if (this.shared.engine !== this.name) throw new VoiceError('VOICE_STT_FAILED', `a ${this.shared.engine} model cannot be shared with the vosk engine`);
+      this.api = loadVoskApi(this.settings.library);
+      this.model = this.shared.address;
+      return;
+    }
     const dir = path.resolve(this.settings.model);
     if (!looksLikeVoskModel(dir)) {
       throw new VoiceError('VOICE_STT_MODEL_MISSING', `no Vosk model at ${dir} (expected am/ and conf/ inside); see models/README.md or run npm run models`, { path: dir });
     }
-    this.api = loadApi(this.settings.library);
+    this.api = loadVoskApi(this.settings.library);
     this.api.vosk_set_log_level(-1);
     this.model = this.api.vosk_model_new(dir);
     if (!this.model) throw new VoiceError('VOICE_STT_MODEL_INVALID', `libvosk could not load the model at ${dir}; it is corrupt or not a Vosk model`, { path: dir });
+    this.owned = true;
   }
 
   createRecognizer(): Recognizer {
@@ -158,8 +141,22 @@ export class VoskEngine implements SttEngine {
     return new VoskRecognizer(this.api, this.model);
   }
 
+  shareModel(): SharedModel {
+    if (!this.api || !this.model) throw new VoiceError('VOICE_STT_FAILED', 'Vosk engine not loaded');
+    this.owned = false;
+    return { engine: this.name, address: addressOf(this.model) };
+  }
+
+  freeSharedModel(): void {
+    if (this.api && this.model && !this.owned) this.api.vosk_model_free(this.model);
+    this.model = null;
+  }
+
+  /** Frees the model if it is this engine's own; a shared one stays for freeSharedModel(). */
   unload(): void {
+    if (!this.owned) return;
     if (this.api && this.model) this.api.vosk_model_free(this.model);
     this.model = null;
+    this.owned = false;
   }
 }

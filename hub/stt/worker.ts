@@ -1,10 +1,11 @@
 /**
- * STT worker thread: loads the engine's model once, then runs one recognizer
- * per live session. Native decoding happens here, never on the hub's event loop.
+ * STT worker thread: loads the engine's model once (or uses the pool's shared
+ * one), then runs one recognizer per live session. Native decoding happens
+ * here, never on the hub's event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toVoiceError } from '../../common/errors';
-import type { SttSettings } from './engine';
+import type { SharedModel, SttSettings } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 import { createEngine } from './select';
 import { SessionDecoder } from './session-decoder';
@@ -13,8 +14,8 @@ const port = parentPort;
 if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
 
 const post = (m: FromWorker) => port.postMessage(m);
-const settings = (workerData as { settings: SttSettings }).settings;
-const engine = createEngine(settings);
+const { settings, shared } = workerData as { settings: SttSettings; shared?: SharedModel };
+const engine = createEngine(settings, shared);
 
 interface Live {
   rec: SessionDecoder;
@@ -26,7 +27,8 @@ const live = new Map<string, Live>();
 
 try {
   engine.load();
-  post({ type: 'ready', engine: engine.name });
+  // The pool's first worker hands the model it loaded to the pool, which gives it to the others.
+  post({ type: 'ready', engine: engine.name, shared: shared ? undefined : engine.shareModel?.() });
 } catch (err) {
   const e = toVoiceError(err, 'VOICE_STT_FAILED');
   post({ type: 'load-error', code: e.code, message: e.message });
@@ -93,6 +95,7 @@ port.on('message', (m: ToWorker) => {
       for (const s of live.values()) s.rec.free();
       live.clear();
       engine.unload();
+      if (m.freeSharedModel) engine.freeSharedModel?.();
       process.exit(0);
       return;
     case 'stats':
