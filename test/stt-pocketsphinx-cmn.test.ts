@@ -44,3 +44,27 @@ test('pocketsphinx: a restart decodes anew from the cepstral mean the session st
     engine.unload();
   }
 });
+
+test('pocketsphinx: every session starts from the mean the latest session ended with, on any decoder (a new one too)', () => {
+  const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
+  engine.load();
+  try {
+    const first = engine.createRecognizer() as PsRecognizer;
+    const modelMean = first.cepstralMean;
+    feed(first, noisy(Buffer.concat([speak('open the garage door'), Buffer.alloc(16000)]), { offsetMs: 2000 }));
+    first.free();
+    const ended = engine.latestMean;
+    assert.ok(ended && modelMean);
+    assert.notDeepEqual(ended, modelMean, 'the session moved the mean');
+    // Two sessions at once: the second gets a decoder that has never decoded anything.
+    const a = engine.createRecognizer() as PsRecognizer;
+    const b = engine.createRecognizer() as PsRecognizer;
+    assert.notEqual(a.decoder, b.decoder);
+    assert.deepEqual(a.cepstralMean, ended);
+    assert.deepEqual(b.cepstralMean, ended, 'a new decoder starts where the latest session ended, not from the model');
+    a.free();
+    b.free();
+  } finally {
+    engine.unload();
+  }
+});

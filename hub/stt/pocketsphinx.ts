@@ -105,6 +105,9 @@ export class PsRecognizer implements Recognizer {
   ) {
     // A new stream per session: word times count from its first sample.
     this.cmn = cmnOf(api, decoder);
+    // Every session starts from the mean the last session in this worker ended with (see ps-cmn.ts).
+    const latest = engine.latestMean;
+    if (this.cmn && latest) api.cmn_live_set(this.cmn, latest);
     this.startMean = this.cmn ? getMean(api, this.cmn) : null;
     this.begin();
   }
@@ -169,7 +172,7 @@ export class PsRecognizer implements Recognizer {
   free(): void {
     if (this.freed) return;
     this.freed = true;
-    this.engine.release(this.decoder);
+    this.engine.release(this.decoder, this.cmn);
   }
 }
 
@@ -179,6 +182,8 @@ export class PocketsphinxEngine implements SttEngine {
   private idle: unknown[] = [];
   private live = 0;
   private spareScheduled = false;
+  /** The cepstral mean the latest session ended with (ps_end_utt updates it); null until one has. */
+  latestMean: Float32Array | null = null;
 
   constructor(private readonly settings: SttSettings['pocketsphinx']) {}
 
@@ -230,11 +235,13 @@ export class PocketsphinxEngine implements SttEngine {
     return rec;
   }
 
-  /** Returns a decoder to the pool (called by PsRecognizer.free). */
-  release(decoder: unknown): void {
+  /** Returns a decoder to the pool (called by PsRecognizer.free, with the decoder's cmn_t). */
+  release(decoder: unknown, cmn?: unknown): void {
     const api = this.api as PsApi;
     // Ending an utterance that is not running only returns an error code; it is harmless.
     api.ps_end_utt(decoder);
+    // The session's audio updated the mean at its end: the next session, on any decoder, starts there.
+    if (cmn) this.latestMean = getMean(api, cmn);
     if (this.live > 0) this.live--;
     this.idle.push(decoder);
   }

@@ -14,6 +14,11 @@
  * the engine alone. So a restart puts back the mean the session started
  * with (PsRecognizer.restart): 20.0 %.
  *
+ * Decoders are pooled, and a new one (a second session at once) would start
+ * from -cmninit. So the engine keeps the mean the latest session ended with,
+ * and every session, on any decoder, starts there (PocketsphinxEngine
+ * .latestMean): one adaptation per STT worker, not one per decoder.
+ *
  * libsphinxbase exports cmn_live_get/cmn_live_set but no getter for the
  * decoder's cmn_t, so it is read from feat_t (sphinxbase 5prealpha feat.h:
  * int refcount; char *name; int32 cepsize; ... cmn_t *cmn_struct), with the
