@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BYTES_PER_MS } from '../common/protocol';
-import { afterWake } from '../hub/sessions/wake-trim';
+import { afterWake, wakePhrase } from '../hub/sessions/wake-trim';
 import { textOf } from '../hub/stt/engine';
 import { Noise, noisySpeech, sleep } from './cover-helpers';
 import { Collector, jsonOf, wer } from './helpers';
@@ -31,6 +31,22 @@ test('afterWake drops the leading words that end by wakeMs + margin, and nothing
   assert.equal(textOf(afterWake(words, undefined, 100).kept), 'it\'s turn off');
   // Words without timings (an engine that gives none) are kept.
   assert.equal(textOf(afterWake([w('it\'s'), w('turn')], 300, 100).kept), 'it\'s turn');
+});
+
+test('afterWake: when the recognizer heard the wake phrase\'s last word, what follows it is the command, even before a late fire point', () => {
+  // "hey jarvis is the back door locked", run on; the detector fired 250 ms after "jarvis" ended.
+  const words = [w('hey', 0, 150), w('jarvis', 150, 600), w('is', 600, 700), w('the', 700, 800), w('back', 800, 1000), w('door', 1000, 1300)];
+  const phrase = wakePhrase('hey_jarvis');
+  assert.equal(textOf(afterWake(words, 850, 100, phrase).kept), 'is the back door');
+  assert.equal(textOf(afterWake(words, 850, 100, phrase).dropped), 'hey jarvis');
+  // Without the phrase, the time rule alone drops the command's first words.
+  assert.equal(textOf(afterWake(words, 850, 100).kept), 'back door');
+  // The phrase's word counts only among the words that end by the cut: a later "jarvis" is the command's.
+  assert.equal(textOf(afterWake([w('it\'s', 100, 400), w('call', 420, 700), w('jarvis', 700, 1200)], 300, 100, phrase).kept), 'call jarvis');
+  // Fragments after the heard phrase word are kept only when the phrase word was heard: debris without it is dropped by time.
+  assert.equal(textOf(afterWake([w('k', 0, 150), w('it\'s', 150, 400), w('turn', 420, 700)], 300, 100, phrase).kept), 'turn');
+  assert.deepEqual(wakePhrase('hey_jarvis_v0.1'), ['hey', 'jarvis']);
+  assert.deepEqual(wakePhrase('Alexa'), ['alexa']);
 });
 
 const COMMAND = 'turn off the kitchen light';

@@ -122,7 +122,7 @@ export class SessionManager implements Feature {
     }
     const room = w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default';
     const wakeAt = Date.now();
-    const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt };
+    const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord };
     const publish = (p: object) => this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });
     const s: Session = {
       id: w.sessionId,

@@ -8,7 +8,7 @@
  */
 import { type FinalReason, now, type TranscriptPayload } from '../../common/protocol';
 import { textOf, type Word } from '../stt/engine';
-import { afterWake } from './wake-trim';
+import { afterWake, wakePhrase } from './wake-trim';
 
 /** Who and where, for every transcript payload of a session. */
 export interface TranscriptSource {
@@ -18,11 +18,15 @@ export interface TranscriptSource {
   engine: string;
   /** Date.now() at the wake. */
   wakeAt: number;
+  /** The wake message's wakeWord (the model's name). */
+  wakeWord: string;
 }
 
 export class SessionTranscripts {
   /** Where the wake word fired, ms into the stream (audio/start); undefined without one. */
   wakeMs: number | undefined;
+  /** The wake word's words, from its model's name (wake-trim.ts). */
+  private readonly phrase: string[];
   private started = false;
   /** The newest partial from the engine, untrimmed, held while audio/start has not arrived. */
   private held: Word[] | undefined;
@@ -35,7 +39,9 @@ export class SessionTranscripts {
     private readonly settings: { wakeMarginMs: number; partialIntervalMs: number },
     /** Publishes a partial payload. */
     private readonly publish: (payload: TranscriptPayload) => void,
-  ) {}
+  ) {
+    this.phrase = wakePhrase(source.wakeWord);
+  }
 
   /**
    * The engine's newest partial: its text without the wake word's words, or
@@ -46,7 +52,7 @@ export class SessionTranscripts {
       this.held = words;
       return undefined;
     }
-    return textOf(afterWake(words, this.wakeMs, this.settings.wakeMarginMs).kept);
+    return textOf(afterWake(words, this.wakeMs, this.settings.wakeMarginMs, this.phrase).kept);
   }
 
   /** Partials flow from now on; returns the held partial's text, if there was one. */
@@ -81,7 +87,7 @@ export class SessionTranscripts {
   /** The final transcript, and the words dropped as the wake word's. */
   final(words: Word[], reason: FinalReason, audioMs: number, confidence: number | undefined): { payload: TranscriptPayload; dropped: Word[] } {
     this.clear();
-    const { kept, dropped } = afterWake(words, this.wakeMs, this.settings.wakeMarginMs);
+    const { kept, dropped } = afterWake(words, this.wakeMs, this.settings.wakeMarginMs, this.phrase);
     const payload = this.payload(textOf(kept), true, audioMs, { reason, confidence });
     if (kept.every((w) => w.startMs !== undefined && w.endMs !== undefined)) {
       payload.words = kept.map((w) => ({ word: w.word, startMs: Math.round(w.startMs as number), endMs: Math.round(w.endMs as number) }));
