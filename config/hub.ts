@@ -89,6 +89,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   hub: {
     name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
+    eventLoopWindowS: { doc: "Seconds of the hub's main event-loop delay measured for p50, p99 and max: a rolling window that moves in halves, so the figures cover between half of it and all of it.", format: positiveInt('positiveInt'), default: 60 },
   },
 });
 
@@ -123,5 +124,5 @@ export interface HubConfig {
     flite: { binary: string; voice: string };
   };
   log: { level: string };
-  hub: { name: string };
+  hub: { name: string; eventLoopWindowS: number };
 }
