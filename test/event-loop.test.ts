@@ -2,14 +2,16 @@
  * Event-loop health (issue 16, item 4): the hub measures how late its main
  * thread runs and reports p50/p99/max over a rolling window in its status.
  * The stalls here are real: the test busy-waits on the thread the monitor
- * runs on.
+ * (and, in the second test, the in-process hub) runs on.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../common/config';
 import { type HubConfig, hubSchema } from '../config/hub';
-import { EventLoopMonitor } from '../hub/event-loop';
+import { type EventLoopStats, EventLoopMonitor } from '../hub/event-loop';
+import { Collector, jsonOf } from './helpers';
+import { startHub } from './hub-helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,4 +48,19 @@ test('the monitor sees stalls of the main thread in p99 and max, and forgets the
   await sleep(1500);
   const after = m.stats();
   assert.ok(after.maxMs < 150, `max 1.5 s after the stalls: ${after.maxMs} ms`);
+});
+
+test("the hub's retained status carries eventLoop figures, refreshed every hub.statusIntervalS, and they show a stall of its main thread", async (t) => {
+  const hub = await startHub(['--reply-enabled', 'false', '--hub-status-interval-s', '1', '--hub-event-loop-window-s', '10']);
+  t.after(() => hub.stop());
+  const col = await Collector.create(hub.brokerUrl, 'voice/hub/status');
+  t.after(() => col.end());
+  const first = jsonOf(await col.next(() => true, 5000)).eventLoop as EventLoopStats;
+  for (const k of ['p50Ms', 'p99Ms', 'maxMs', 'windowS'] as const) assert.equal(typeof first[k], 'number', `eventLoop.${k} in ${JSON.stringify(first)}`);
+  assert.ok(first.windowS <= 10);
+  const from = col.messages.length;
+  await stall(5, 200);
+  const stalled = await col.next((_t, p) => (jsonOf({ payload: p }).eventLoop as EventLoopStats).maxMs >= 150, 3000, from);
+  const loop = jsonOf(stalled).eventLoop as EventLoopStats;
+  assert.ok(loop.p99Ms >= 150, `p99 after the stalls: ${JSON.stringify(loop)}`);
 });
