@@ -89,6 +89,8 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   hub: {
     name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
+    statusIntervalS: { doc: "Seconds between refreshes of the hub's retained status (voice/hub/status), so its eventLoop figures stay current; 0 publishes it only when the hub (re)connects to the broker.", format: nonNegativeInt('nonNegativeInt'), default: 60 },
+    eventLoopWindowS: { doc: "Seconds of the hub's main event-loop delay summarized by eventLoop in its status (p50, p99, max): a rolling window that moves in halves, so the figures cover between half of it and all of it.", format: positiveInt('positiveInt'), default: 60 },
   },
 });
 
@@ -123,5 +125,5 @@ export interface HubConfig {
     flite: { binary: string; voice: string };
   };
   log: { level: string };
-  hub: { name: string };
+  hub: { name: string; statusIntervalS: number; eventLoopWindowS: number };
 }

@@ -1,8 +1,8 @@
 /**
- * The hub: builds its parts and starts them in order (broker, speech-to-text
- * workers, text-to-speech, MQTT client, then the features on the bus: the
- * satellite registry, sessions, replies, announcements), and stops them in
- * reverse. Features talk through the event bus (hub/bus.ts) and declare
+ * The hub: builds its parts and starts them in order (the event-loop monitor,
+ * broker, speech-to-text workers, text-to-speech, MQTT client, then the
+ * features on the bus: the satellite registry, sessions, replies,
+ * announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
  * their own MQTT topics; the router (hub/router.ts) dispatches to them.
  *
  * A wake, module by module: router -> sessions (opens a recognizer, emits
@@ -21,6 +21,7 @@ import type { HubConfig } from '../config/hub';
 import { EmbeddedBroker } from './broker';
 import { EventBus } from './bus';
 import { type Resolved, startStt, startTts } from './engines';
+import { EventLoopMonitor } from './event-loop';
 import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
 import { OllamaClient } from './llm/ollama';
@@ -50,6 +51,9 @@ export class Hub {
   private ttsError?: { code: string; message: string };
   private features: Feature[] = [];
   private router?: Router;
+  private statusTimer?: NodeJS.Timeout;
+  /** The main thread's event-loop delay, for the status. */
+  readonly eventLoop: EventLoopMonitor;
 
   constructor(ctx: { config: HubConfig; log: Logger }) {
     this.config = ctx.config;
@@ -58,6 +62,7 @@ export class Hub {
     this.bus = new EventBus(ctx.log.child({ module: 'bus' }));
     this.registry = new SatelliteRegistry(ctx.config.mqtt.topicRoot);
     this.errors = new ErrorReporter({ topics: this.topics, log: ctx.log, mqtt: () => this.mqtt });
+    this.eventLoop = new EventLoopMonitor({ config: ctx.config, log: ctx.log.child({ module: 'event-loop' }) });
   }
 
   get stt(): SttPool | undefined {
@@ -68,7 +73,7 @@ export class Hub {
     return this.ttsEngine?.engine;
   }
 
-  /** The retained hub status: presence, and the engines really in use (with any fallback). */
+  /** The retained hub status: presence, the engines really in use (with any fallback), and the main event loop's delay. */
   private status(state: 'online' | 'offline'): string {
     const p: StatusPayload = { state, protocol: PROTOCOL_VERSION, version: VERSION, name: this.config.hub.name, time: now() };
     if (state === 'online') {
@@ -77,12 +82,15 @@ export class Hub {
       p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, fallback: stt?.fallback };
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
+      p.eventLoop = this.eventLoop.stats();
     }
     return JSON.stringify(p);
   }
 
   async start(): Promise<void> {
     const c = this.config;
+    // First, so that what the other parts cost the main thread when they start is measured too.
+    this.eventLoop.start();
     if (c.mqtt.url === '') {
       this.broker = new EmbeddedBroker(c.broker, this.log.child({ module: 'broker' }));
       await this.broker.start();
@@ -122,10 +130,21 @@ export class Hub {
       errors: this.errors,
       log: this.log.child({ module: 'router' }),
       features: this.features,
-      onConnect: () => mqtt.publish(this.topics.hubStatus(), this.status('online'), { qos: 1, retain: true }),
+      onConnect: () => this.publishStatus(),
     });
     this.router.start();
+    if (c.hub.statusIntervalS > 0) {
+      // Refreshes the event-loop figures; while the broker is away, the next connect publishes anyway.
+      this.statusTimer = setInterval(() => {
+        if (mqtt.connected) this.publishStatus();
+      }, c.hub.statusIntervalS * 1000);
+      this.statusTimer.unref();
+    }
     this.log.info({ broker: this.brokerUrl, stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
+  }
+
+  private publishStatus(): void {
+    this.mqtt?.publish(this.topics.hubStatus(), this.status('online'), { qos: 1, retain: true });
   }
 
   private async startTts(): Promise<void> {
@@ -142,6 +161,7 @@ export class Hub {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.statusTimer);
     this.router?.stop();
     for (const f of [...this.features].reverse()) await f.stop?.();
     if (this.mqtt?.connected) {
@@ -151,5 +171,6 @@ export class Hub {
     await this.stt?.stop();
     await this.tts?.stop();
     await this.broker?.stop();
+    this.eventLoop.stop();
   }
 }

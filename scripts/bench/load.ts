@@ -17,6 +17,9 @@ export interface LoadResult {
   brokerCpuCores: number; // same, for a broker in its own process (NaN when none)
   hubRssPeakMb: number; // over the measured rounds only
   wer: number;
+  /** Date.now() at the start and the end of the measured rounds. */
+  measuredFrom: number;
+  measuredTo: number;
 }
 
 export interface LoadOptions {
@@ -64,7 +67,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
   const finalText = new Map<string, string>();
   const sent = new Map<string, number>(); // `${topic}#${seq}` -> performance.now() at publish, until delivered
   const lastSeq = new Map<string, number>();
-  const r: LoadResult = { latencies: [], missing: 0, frameLatencies: [], framesSent: 0, framesLost: 0, framesReordered: 0, hubCpuCores: Number.NaN, brokerCpuCores: Number.NaN, hubRssPeakMb: Number.NaN, wer: Number.NaN };
+  const r: LoadResult = { latencies: [], missing: 0, frameLatencies: [], framesSent: 0, framesLost: 0, framesReordered: 0, hubCpuCores: Number.NaN, brokerCpuCores: Number.NaN, hubRssPeakMb: Number.NaN, wer: Number.NaN, measuredFrom: Number.NaN, measuredTo: Number.NaN };
   sub.on('message', (topic, payload) => {
     if (topic.endsWith('/transcript')) {
       const t = JSON.parse(payload.toString()) as { sessionId: string; text: string };
@@ -137,7 +140,9 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
       wers.push(wer(s.text, finalText.get(s.sid) ?? '').rate);
     }
   }
-  const seconds = (Date.now() - t0) / 1000;
+  r.measuredFrom = t0;
+  r.measuredTo = Date.now();
+  const seconds = (r.measuredTo - t0) / 1000;
   r.hubCpuCores = (cpuSeconds(o.hubPid) - cpu0) / seconds;
   if (o.brokerPid !== undefined) r.brokerCpuCores = (cpuSeconds(o.brokerPid) - brokerCpu0) / seconds;
   r.hubRssPeakMb = rss?.stop() ?? Number.NaN;
