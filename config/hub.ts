@@ -46,7 +46,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
     endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored. An endpoint also needs a word of the command: one after only the wake word (trimmed, see session.wakeMarginMs) never ends a session.', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
-    wakeMarginMs: { doc: 'Transcript words that end by this long after the point where the satellite\'s wake word fired (audio/start wakeMs) are the wake word\'s and are dropped from partial and final transcripts.', format: nonNegativeInt('nonNegativeInt'), default: 100 },
+    wakeMarginMs: { doc: 'Only leading transcript words that end by this long after the point where the satellite\'s wake word fired (audio/start wakeMs) can be the wake word\'s. When the recognizer heard the last word of the wake phrase (from the wake message\'s wakeWord: hey_jarvis -> "jarvis"), it and the words before it are dropped; otherwise all of them are. In partial and final transcripts.', format: nonNegativeInt('nonNegativeInt'), default: 100 },
   },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },

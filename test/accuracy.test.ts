@@ -7,13 +7,13 @@
  * recognizer alone hears each command's audio over the same noise.
  *
  * For each corpus (no pause; pause) the pipeline's pooled WER is within
- * MAX_LOSS of the recognizer alone (issue 8 asks for 2 points: open);
- * every utterance wakes exactly once; no
+ * MAX_LOSS of the recognizer alone (issue 8's 2 points are held by the
+ * bench's 192 utterances; see MAX_LOSS); every utterance wakes exactly once; no
  * session ends before its command was spoken; and after a pause no
  * transcript starts with a word from before the command (the final's first
  * word, by its time, does not begin before the command does). Without a pause
  * the wake word's last sound can still glue onto the first word: at most 4
- * of 40 (the open part of issue 8).
+ * of 40 (open in issue 8).
  * The full corpus (24 commands) is in `npm run bench`.
  */
 import assert from 'node:assert/strict';
@@ -25,30 +25,36 @@ import { SAMPLES_PER_MS } from './speech-fixtures';
 
 /**
  * Most WER the pipeline may add to the recognizer alone, per corpus. Issue 8's
- * bar is 2 points, and it is not met reliably yet: on these 160 utterances
- * runs measured +0 to +2.5 points without a pause and +1.5 to +3.4 with one
- * (before the wake-word work: about +20). Until it is, the test holds 5.
+ * bar is 2 points. pocketsphinx's result for one utterance moves with where
+ * its audio starts and with the cepstral mean earlier sessions left, so on a
+ * corpus this small the difference moves from run to run by more than the
+ * bar: one word is 0.5 points of the no-pause corpus. Measured with this
+ * code: pause -0.4 and -0.2 points; no pause +2.0 and +1.5 (and -0.5 in a
+ * bench run of the same 40). Before the wake-word work: about +20. The test
+ * holds bounds that catch a regression without failing on that spread; the
+ * bench's 192 utterances (docs/benchmarks.md) carry the 2-point bar.
  */
-const MAX_LOSS = 0.05;
+const MAX_LOSS = { 'no pause': 0.04, pause: 0.025 };
 
 /** How far before the command's first sound a recognizer may place its first word. */
 const WORD_SLACK_MS = 150;
 
-test('pipeline accuracy: within 5 WER points of the recognizer alone (the bar is 2: open), with and without a pause after the wake word', { timeout: 1_200_000 }, async (t) => {
+test('pipeline accuracy: within 4 WER points of the recognizer alone without a pause, 2.5 with one', { timeout: 1_200_000 }, async (t) => {
   const utts = buildCorpus({ commands: ACCURACY_COMMANDS.slice(0, 20) });
   const run = await runPipeline(utts, { satellites: 4 });
   const engine = engineAlone(utts);
   const results = new Map(run.results.map((r) => [r.id, r]));
   const describe = (u: Utterance, r: UtteranceResult | undefined) => `${u.id} "${u.command}": engine "${engine.get(u.id) ?? ''}", pipeline "${r?.text ?? ''}" (${r?.wakes ?? 0} wake(s), stop ${r?.stopReason ?? '-'})`;
 
-  const corpora: [string, Utterance[]][] = [
+  const corpora: [keyof typeof MAX_LOSS, Utterance[]][] = [
     ['no pause', utts.filter((u) => u.pauseMs === 0)],
     ['pause', utts.filter((u) => u.pauseMs > 0)],
   ];
   for (const [name, set] of corpora) {
     const row = scoreRows(set, '*', '*', results, engine);
     t.diagnostic(`${name}: ${set.length} utterances, recognizer alone ${(row.engineWer * 100).toFixed(1)} %, pipeline ${(row.pipelineWer * 100).toFixed(1)} % WER`);
-    assert.ok(row.pipelineWer <= row.engineWer + MAX_LOSS, `${name}: pipeline WER ${(row.pipelineWer * 100).toFixed(1)} % > recognizer alone ${(row.engineWer * 100).toFixed(1)} % + ${MAX_LOSS * 100} points`);
+    const max = MAX_LOSS[name];
+    assert.ok(row.pipelineWer <= row.engineWer + max, `${name}: pipeline WER ${(row.pipelineWer * 100).toFixed(1)} % > recognizer alone ${(row.engineWer * 100).toFixed(1)} % + ${max * 100} points`);
   }
 
   const wrongWakes = utts.filter((u) => results.get(u.id)?.wakes !== 1);
