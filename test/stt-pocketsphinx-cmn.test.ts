@@ -19,10 +19,18 @@ function feed(rec: PsRecognizer, pcm: Buffer): void {
   for (let i = 0; i < all.length; i += 1280) rec.accept(all.slice(i, i + 1280));
 }
 
-test('pocketsphinx: a restart decodes anew from the cepstral mean the session started with', () => {
+test('pocketsphinx: a restart decodes anew from the cepstral mean the session started with (after a worker\'s first session)', () => {
   const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
   engine.load();
   try {
+    // A worker's first session starts from the model's mean; its restart keeps what the pre-roll taught.
+    const first = engine.createRecognizer() as PsRecognizer;
+    const model = first.cepstralMean;
+    feed(first, noisy(Buffer.concat([speak('hey jarvis'), Buffer.alloc(16000 * 2)]), { offsetMs: 9000 }));
+    first.restart();
+    assert.notDeepEqual(first.cepstralMean, model, 'the first session\'s restart keeps the adapted mean, not -cmninit');
+    first.free();
+
     const rec = engine.createRecognizer();
     assert.ok(rec instanceof PsRecognizer);
     const atStart = rec.cepstralMean;

@@ -95,7 +95,7 @@ export class PsRecognizer implements Recognizer {
   private heardMs = 0;
   /** The last word's end at the latest endpoint. */
   private endpointAfter: number | undefined;
-  /** The decoder's cepstral mean when this session began (see ps-cmn.ts); null where it cannot be read. */
+  /** The decoder's cepstral mean when this session began (see ps-cmn.ts); null where it cannot be read, and in a worker's first session. */
   private readonly startMean: Float32Array | null;
   private readonly cmn: unknown;
   constructor(
@@ -106,9 +106,11 @@ export class PsRecognizer implements Recognizer {
     // A new stream per session: word times count from its first sample.
     this.cmn = cmnOf(api, decoder);
     // Every session starts from the mean the last session in this worker ended with (see ps-cmn.ts).
+    // A worker's first session starts from the model's -cmninit, which fits this audio worse than
+    // what the session's own pre-roll teaches: its restart keeps the adapted mean (startMean null).
     const latest = engine.latestMean;
     if (this.cmn && latest) api.cmn_live_set(this.cmn, latest);
-    this.startMean = this.cmn ? getMean(api, this.cmn) : null;
+    this.startMean = this.cmn && latest ? getMean(api, this.cmn) : null;
     this.begin();
   }
 
@@ -122,7 +124,7 @@ export class PsRecognizer implements Recognizer {
     return this.cmn ? getMean(this.api, this.cmn) : null;
   }
 
-  /** Decodes anew from the next sample, with the cepstral mean the session started with (see ps-cmn.ts). */
+  /** Decodes anew from the next sample, with the cepstral mean the session started with, unless it was the model's (see ps-cmn.ts). */
   restart(): void {
     this.api.ps_end_utt(this.decoder);
     if (this.cmn && this.startMean) this.api.cmn_live_set(this.cmn, this.startMean);

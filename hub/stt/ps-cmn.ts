@@ -17,7 +17,10 @@
  * Decoders are pooled, and a new one (a second session at once) would start
  * from -cmninit. So the engine keeps the mean the latest session ended with,
  * and every session, on any decoder, starts there (PocketsphinxEngine
- * .latestMean): one adaptation per STT worker, not one per decoder.
+ * .latestMean): one adaptation per STT worker, not one per decoder. A
+ * worker's first session has no such mean: it starts from -cmninit, and
+ * its restart keeps what the pre-roll taught the decoder, which fits the
+ * audio better than -cmninit does.
  *
  * libsphinxbase exports cmn_live_get/cmn_live_set but no getter for the
  * decoder's cmn_t, so it is read from feat_t (sphinxbase 5prealpha feat.h:
