@@ -61,9 +61,11 @@ test('control: with wake.duringPlayback=normal the echo does wake it (so the loo
 
 test('raise: during playback a wake word scoring below wake.playbackThreshold is ignored', async () => {
   const id = 'echo-raise';
-  // "hey jarvis" (flite scores up to ~0.98) arrives 2 s into a long announcement.
+  // "hey jarvis" (flite scores up to ~0.98) arrives 6 s after the satellite starts listening, well into
+  // the ~10 s announcement even when the hub starts speaking it a few seconds late (a suite run once
+  // started it after a wake at 3.5 s).
   const wav = path.join(TMP, 'raise.wav');
-  fs.writeFileSync(wav, wavFromPcm(Buffer.concat([silence(3500), speak('hey jarvis'), silence(12000)])));
+  fs.writeFileSync(wav, wavFromPcm(Buffer.concat([silence(6000), speak('hey jarvis'), silence(12000)])));
   const sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', id, '--audio-source', 'wav', '--audio-wav', wav, '--playback-sink', 'file', '--playback-dir', path.join(TMP, 'raise-play'), '--wake-during-playback', 'raise', '--wake-playback-threshold', '0.999']);
   sats.push(sat);
   await sat.waitLog((o) => o.msg === 'satellite listening');
