@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../common/config';
+import { pcmToInt16 } from '../common/wav';
 import { type HubConfig, hubSchema } from '../config/hub';
 import { PocketsphinxEngine, PsRecognizer } from '../hub/stt/pocketsphinx';
 import { speak } from './helpers';
@@ -15,14 +16,23 @@ import { noisy } from './speech-fixtures';
 const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
 
 function feed(rec: PsRecognizer, pcm: Buffer): void {
-  const all = new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.length));
+  const all = pcmToInt16(pcm);
   for (let i = 0; i < all.length; i += 1280) rec.accept(all.slice(i, i + 1280));
 }
 
-test('pocketsphinx: a restart decodes anew from the cepstral mean the session started with (after a worker\'s first session)', () => {
+/** A loaded engine for one test, unloaded after it. */
+function withEngine(fn: (engine: PocketsphinxEngine) => void): void {
   const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
   engine.load();
   try {
+    fn(engine);
+  } finally {
+    engine.unload();
+  }
+}
+
+test('pocketsphinx: a restart decodes anew from the cepstral mean the session started with (after a worker\'s first session)', () => {
+  withEngine((engine) => {
     // A worker's first session starts from the model's mean; its restart keeps what the pre-roll taught.
     const first = engine.createRecognizer() as PsRecognizer;
     const model = first.cepstralMean;
@@ -48,15 +58,11 @@ test('pocketsphinx: a restart decodes anew from the cepstral mean the session st
     const last = f.words.at(-1);
     assert.ok(last?.endMs !== undefined && last.endMs <= command.length / 32 + 20, `word times from the restart (last ends at ${last?.endMs} ms of ${command.length / 32})`);
     rec.free();
-  } finally {
-    engine.unload();
-  }
+  });
 });
 
 test('pocketsphinx: every session starts from the mean the latest session ended with, on any decoder (a new one too)', () => {
-  const engine = new PocketsphinxEngine(config.stt.pocketsphinx);
-  engine.load();
-  try {
+  withEngine((engine) => {
     const first = engine.createRecognizer() as PsRecognizer;
     const modelMean = first.cepstralMean;
     feed(first, noisy(Buffer.concat([speak('open the garage door'), Buffer.alloc(16000)]), { offsetMs: 2000 }));
@@ -72,7 +78,5 @@ test('pocketsphinx: every session starts from the mean the latest session ended 
     assert.deepEqual(b.cepstralMean, ended, 'a new decoder starts where the latest session ended, not from the model');
     a.free();
     b.free();
-  } finally {
-    engine.unload();
-  }
+  });
 });

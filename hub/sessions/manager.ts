@@ -122,7 +122,8 @@ export class SessionManager implements Feature {
     }
     const room = w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default';
     const wakeAt = Date.now();
-    const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord };
+    const audioMs = () => s.bytes / BYTES_PER_MS;
+    const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord, audioMs };
     const publish = (p: object) => this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });
     const s: Session = {
       id: w.sessionId,
@@ -173,7 +174,7 @@ export class SessionManager implements Feature {
   /** Partials flow from now on (audio/start arrived, or a client that sends none streamed a while). */
   private release(s: Session): void {
     const held = s.out.release();
-    if (held !== undefined) s.out.offer(held, () => s.bytes / BYTES_PER_MS);
+    if (held !== undefined) s.out.offer(held);
   }
 
   private onAudio(satellite: string, sessionId: string, payload: Buffer): void {
@@ -211,7 +212,7 @@ export class SessionManager implements Feature {
       this.finalize(s, 'endpoint');
       return;
     }
-    s.out.offer(text, () => s.bytes / BYTES_PER_MS);
+    s.out.offer(text);
   }
 
   private touch(s: Session): void {
@@ -240,7 +241,7 @@ export class SessionManager implements Feature {
   }
 
   private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number): void {
-    const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', s.bytes / BYTES_PER_MS, confidence);
+    const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', confidence);
     const text = payload.text;
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     payload.timings.finalizeMs = finalizeMs;

@@ -20,6 +20,8 @@ export interface TranscriptSource {
   wakeAt: number;
   /** The wake message's wakeWord (the model's name). */
   wakeWord: string;
+  /** Audio received in the session so far, ms. */
+  audioMs: () => number;
 }
 
 export class SessionTranscripts {
@@ -65,14 +67,14 @@ export class SessionTranscripts {
   }
 
   /** Publishes the text as a partial, at most one per partialIntervalMs; repeats and empty text are not published. */
-  offer(text: string, audioMs: () => number): void {
+  offer(text: string): void {
     if (text === this.last || text === '') return;
     const wait = this.lastAt + this.settings.partialIntervalMs - Date.now();
     this.last = text;
     const send = () => {
       this.clear();
       this.lastAt = Date.now();
-      this.publish(this.payload(this.last, false, audioMs()));
+      this.publish(this.payload(this.last, false));
     };
     if (wait <= 0) send();
     else this.timer ??= setTimeout(send, wait);
@@ -85,19 +87,19 @@ export class SessionTranscripts {
   }
 
   /** The final transcript, and the words dropped as the wake word's. */
-  final(words: Word[], reason: FinalReason, audioMs: number, confidence: number | undefined): { payload: TranscriptPayload; dropped: Word[] } {
+  final(words: Word[], reason: FinalReason, confidence: number | undefined): { payload: TranscriptPayload; dropped: Word[] } {
     this.clear();
     const { kept, dropped } = afterWake(words, this.wakeMs, this.settings.wakeMarginMs, this.phrase);
-    const payload = this.payload(textOf(kept), true, audioMs, { reason, confidence });
+    const payload = this.payload(textOf(kept), true, { reason, confidence });
     if (kept.every((w) => w.startMs !== undefined && w.endMs !== undefined)) {
       payload.words = kept.map((w) => ({ word: w.word, startMs: Math.round(w.startMs as number), endMs: Math.round(w.endMs as number) }));
     }
     return { payload, dropped };
   }
 
-  private payload(text: string, final: boolean, audioMs: number, extra: Pick<TranscriptPayload, 'reason' | 'confidence'> = {}): TranscriptPayload {
+  private payload(text: string, final: boolean, extra: Pick<TranscriptPayload, 'reason' | 'confidence'> = {}): TranscriptPayload {
     const s = this.source;
-    const timings = { audioMs: Math.round(audioMs), sinceWakeMs: Date.now() - s.wakeAt };
+    const timings = { audioMs: Math.round(s.audioMs()), sinceWakeMs: Date.now() - s.wakeAt };
     return { sessionId: s.sessionId, satellite: s.satellite, room: s.room, text, final, engine: s.engine, ...extra, time: now(), timings };
   }
 }

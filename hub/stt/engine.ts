@@ -37,7 +37,8 @@ export interface Recognizer {
   /**
    * Starts decoding over, as if the audio so far had not been heard: word
    * times count from the next sample. An engine that adapts to the audio
-   * (pocketsphinx's cepstral mean) starts from where it stood at creation.
+   * (pocketsphinx's cepstral mean) may start over from where it stood at
+   * creation (hub/stt/ps-cmn.ts says when).
    * Optional: without it a new recognizer takes the old one's place.
    */
   restart?(): void;

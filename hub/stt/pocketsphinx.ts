@@ -110,7 +110,7 @@ export class PsRecognizer implements Recognizer {
     // what the session's own pre-roll teaches: its restart keeps the adapted mean (startMean null).
     const latest = engine.latestMean;
     if (this.cmn && latest) api.cmn_live_set(this.cmn, latest);
-    this.startMean = this.cmn && latest ? getMean(api, this.cmn) : null;
+    this.startMean = this.cmn ? latest : null;
     this.begin();
   }
 
