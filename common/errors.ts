@@ -30,6 +30,10 @@ export const ERROR_CODES = {
     doc: 'The libvosk library (`stt.vosk.library`, or the one scripts/install-libvosk.sh installs) is older than 0.3.37: it lacks vosk_recognizer_set_partial_words, which the hub needs for word times, and releases before 0.3.32 abort the whole process on a bad model instead of reporting it. Refused at start, before any model is loaded. Install libvosk 0.3.37 or newer (scripts/install-libvosk.sh installs 0.3.39 on x86_64). With `stt.engine` auto the hub falls back to pocketsphinx with a warning.',
   },
   VOICE_STT_FAILED: { setup: false, doc: 'The speech-to-text engine failed while decoding a session (libvosk reported an exception, or the STT worker thread died). The session ends with this error and no final transcript; the hub and the next session carry on.' },
+  VOICE_ENGINE_CRASHED: {
+    setup: false,
+    doc: 'A native engine process died: the speech-to-text process (a libvosk or pocketsphinx crash, such as a Kaldi assertion calling abort()) or the text-to-speech process. Only what it held fails with this error: the sessions it was decoding, the sentence it was speaking. The hub, its broker and the satellites carry on; the process is started again at once after a first crash, then after a doubling delay of up to 30 s while it keeps crashing. While it restarts, new sessions are refused with this code. The hub status counts the restarts (stt.restarts, tts.restarts).',
+  },
   VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
   VOICE_WAKE_ACCESS_KEY: { setup: true, doc: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.' },
   VOICE_WAKE_FAILED: { setup: false, doc: 'The wake-word engine failed to start or to process audio.' },

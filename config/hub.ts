@@ -19,7 +19,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     password: { doc: 'Password required by the embedded broker when broker.username is set.', format: String, default: '', sensitive: true },
   },
   stt: {
-    engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code.', format: ['auto', 'vosk', 'pocketsphinx'], default: 'auto' },
+    engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code. crash-test is for tests only: pocketsphinx that calls abort() half a second into the first session of the first STT process, to show that a native crash fails only that session.', format: ['auto', 'vosk', 'pocketsphinx', 'crash-test'], default: 'auto' },
     workers: { doc: 'Decoder worker threads; 0 = one per CPU core. A Vosk model is loaded once and shared by all of them (more workers cost threads, not models); pocketsphinx loads its model per decoder.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
     vosk: {
@@ -98,7 +98,7 @@ export interface HubConfig {
   mqtt: { url: string; username: string; password: string; topicRoot: string; clientId: string };
   broker: { host: string; port: number; username: string; password: string };
   stt: {
-    engine: 'auto' | 'vosk' | 'pocketsphinx';
+    engine: 'auto' | 'vosk' | 'pocketsphinx' | 'crash-test';
     workers: number;
     maxSessions: number;
     vosk: { model: string; library: string };

@@ -29,7 +29,7 @@ import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
 import { Router } from './router';
 import { SessionManager } from './sessions/manager';
-import type { SttPool } from './stt/pool';
+import type { SttProcess } from './stt/process';
 import type { TtsEngine } from './tts/engine';
 
 export class Hub {
@@ -45,7 +45,7 @@ export class Hub {
   replies?: ReplyManager;
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
-  private sttEngine?: Resolved<SttPool>;
+  private sttEngine?: Resolved<SttProcess>;
   private ttsEngine?: Resolved<TtsEngine>;
   /** Why no TTS runs when replies are on (text-only replies). */
   private ttsError?: { code: string; message: string };
@@ -65,7 +65,7 @@ export class Hub {
     this.eventLoop = new EventLoopMonitor({ config: ctx.config, log: ctx.log.child({ module: 'event-loop' }) });
   }
 
-  get stt(): SttPool | undefined {
+  get stt(): SttProcess | undefined {
     return this.sttEngine?.engine;
   }
 
@@ -79,7 +79,7 @@ export class Hub {
     if (state === 'online') {
       const stt = this.sttEngine;
       const tts = this.ttsEngine;
-      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, fallback: stt?.fallback };
+      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, restarts: stt?.engine.restarts, fallback: stt?.fallback };
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();

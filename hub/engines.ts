@@ -13,6 +13,7 @@ import type { Logger } from '../common/log';
 import type { HubConfig } from '../config/hub';
 import type { SttEngineName } from './stt/engine';
 import { SttPool } from './stt/pool';
+import { SttProcess } from './stt/process';
 import { looksLikeVoskModel } from './stt/vosk';
 import type { TtsEngine } from './tts/engine';
 import { FliteEngine } from './tts/flite';
@@ -53,16 +54,27 @@ export async function resolveEngine<T>(kind: string, configured: string, candida
   throw new VoiceError('VOICE_INTERNAL', `no ${kind} engine candidates`);
 }
 
-/** Speech to text: Vosk when its model is installed, else pocketsphinx; decoding runs on a worker pool. */
-export function startStt(c: HubConfig['stt'], log: Logger): Promise<Resolved<SttPool>> {
-  const pool = (engine: Exclude<SttEngineName, 'auto'>) => async () => {
-    const p = new SttPool({ ...c, engine }, SttPool.defaultSize(c.workers), log);
-    await p.start();
+/**
+ * Speech to text: Vosk when its model is installed, else pocketsphinx.
+ * Decoding runs in the STT process (hub/stt/process.ts), on its pool of
+ * worker threads.
+ */
+export function startStt(c: HubConfig['stt'], log: Logger): Promise<Resolved<SttProcess>> {
+  const proc = (engine: Exclude<SttEngineName, 'auto'>) => async () => {
+    const p = new SttProcess({ ...c, engine }, SttPool.defaultSize(c.workers), log.level, log);
+    try {
+      await p.start();
+    } catch (err) {
+      await p.stop();
+      throw err;
+    }
     return p;
   };
   return resolveEngine('stt', c.engine, [
-    { name: 'vosk', installed: () => looksLikeVoskModel(path.resolve(c.vosk.model)), start: pool('vosk') },
-    { name: 'pocketsphinx', installed: () => true, start: pool('pocketsphinx') },
+    { name: 'vosk', installed: () => looksLikeVoskModel(path.resolve(c.vosk.model)), start: proc('vosk') },
+    { name: 'pocketsphinx', installed: () => true, start: proc('pocketsphinx') },
+    // For tests only: `auto` never reaches it (pocketsphinx always starts or fails first).
+    { name: 'crash-test', installed: () => false, start: proc('crash-test') },
   ], log);
 }
 

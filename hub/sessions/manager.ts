@@ -14,7 +14,7 @@ import { type ErrorCode, VoiceError } from '../../common/errors';
 import { BYTES_PER_MS, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { textOf, type Word } from '../stt/engine';
-import type { SttHandle, SttPool } from '../stt/pool';
+import type { Stt, SttHandle } from '../stt/pool';
 import { OrphanBuffer } from './orphans';
 import { SessionTranscripts } from './transcripts';
 
@@ -51,7 +51,7 @@ export class SessionManager implements Feature {
 
   constructor(
     private readonly ctx: HubContext,
-    private readonly stt: SttPool,
+    private readonly stt: Stt,
   ) {
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];

@@ -67,10 +67,13 @@ export interface SttEngine {
   freeSharedModel?(): void;
 }
 
-export type SttEngineName = 'auto' | 'vosk' | 'pocketsphinx';
+/** crash-test is for tests only (hub/stt/crash-test.ts). */
+export type SttEngineName = 'auto' | 'vosk' | 'pocketsphinx' | 'crash-test';
 
 export interface SttSettings {
   engine: SttEngineName;
   vosk: { model: string; library: string };
   pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
+  /** How many STT processes died before the one this runs in (set by hub/stt/host.ts; 0 or absent in the first). */
+  generation?: number;
 }

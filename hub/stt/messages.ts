@@ -1,5 +1,5 @@
 /** Messages between the hub's main thread and its STT worker threads. */
-import type { SharedModel, Word } from './engine';
+import type { SharedModel, SttSettings, Word } from './engine';
 
 export type ToWorker =
   | { type: 'open'; sid: string }
@@ -21,3 +21,35 @@ export type FromWorker =
   | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
   | { type: 'error'; sid: string; code: string; message: string }
   | { type: 'stats'; id: number; recognizers: number };
+
+/** What the hub's STT process (hub/stt/host.ts) is started with. */
+export interface SttProcessInit {
+  settings: SttSettings;
+  workers: number;
+  logLevel: string;
+}
+
+/** The STT process is ready: the engine its workers run and how many there are. */
+export interface SttProcessReady {
+  engine: string;
+  workers: number;
+}
+
+/** Hub -> STT process: one session's messages (audio as bytes), or a count request. */
+export type ToSttProcess =
+  | { type: 'open'; sid: string }
+  | { type: 'audio'; sid: string; pcm: Uint8Array }
+  | { type: 'wake'; sid: string; wakeMs: number; marginMs: number }
+  | { type: 'final'; sid: string }
+  | { type: 'abort'; sid: string }
+  | { type: 'stats'; id: number }
+  /** Diagnostics (tests): terminate worker thread `index` while it waits for work; the pool replaces it. Answered by stats once it has exited. */
+  | { type: 'terminate-worker'; id: number; index: number };
+
+/** STT process -> hub: what the pool said about a session, or the recognizers each worker holds. */
+export type FromSttProcess =
+  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
+  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
+  | { type: 'error'; sid: string; code: string; message: string }
+  /** Per worker thread, in pool order: the recognizers it holds and its threadId. */
+  | { type: 'stats'; id: number; recognizers: number[]; threads: number[] };

@@ -30,6 +30,23 @@ export interface SessionEvents {
   error(err: VoiceError): void;
 }
 
+/**
+ * What the session manager needs from speech to text: this pool, in the
+ * process that holds it, or the hub's STT process (hub/stt/process.ts),
+ * which runs a pool inside.
+ */
+export interface Stt {
+  readonly engineName: string;
+  readonly workers: number;
+  /** Sessions with a recognizer open. */
+  readonly liveSessions: number;
+  /** Opens a recognizer for a session; throws a VoiceError when none can be had. */
+  open(sid: string, events: SessionEvents): SttHandle;
+  /** Recognizers each worker thread really holds (leak checks). */
+  workerRecognizers(timeoutMs?: number): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
 interface Slot {
   worker: Worker;
   sessions: Map<string, SessionEvents>;
@@ -40,10 +57,12 @@ function asCode(code: string): ErrorCode {
   return code in ERROR_CODES ? (code as ErrorCode) : 'VOICE_STT_FAILED';
 }
 
-export class SttPool {
+export class SttPool implements Stt {
   private slots: Slot[] = [];
   private stopping = false;
   private statsSeq = 0;
+  /** Replacements for dead workers still loading: stop() waits for them (one must not load a shared model being freed). */
+  private readonly replacing = new Set<Promise<void>>();
   /** The model every worker uses, loaded by the first (engines that share one). */
   private shared: SharedModel | undefined;
   engineName = '';
@@ -103,10 +122,15 @@ export class SttPool {
         for (const [, ev] of slot.sessions) ev.error(new VoiceError('VOICE_STT_FAILED', `STT worker exited with code ${code}`));
         slot.sessions.clear();
         this.slots = this.slots.filter((s) => s !== slot);
-        this.spawn().then(
-          (s) => this.slots.push(s),
+        const replaced = this.spawn().then(
+          (s) => {
+            if (this.stopping) return this.shutdown(s, false);
+            this.slots.push(s);
+          },
           (err: unknown) => this.log.error({ err }, 'could not replace STT worker'),
         );
+        this.replacing.add(replaced);
+        void replaced.finally(() => this.replacing.delete(replaced));
       });
     });
   }
@@ -192,6 +216,7 @@ export class SttPool {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    await Promise.all(this.replacing);
     const others = [...this.slots];
     const last = this.shared ? others.pop() : undefined;
     await Promise.all(others.map((s) => this.shutdown(s, false)));

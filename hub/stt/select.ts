@@ -1,3 +1,4 @@
+import { CrashTestEngine } from './crash-test';
 import type { SharedModel, SttEngine, SttSettings } from './engine';
 import { PocketsphinxEngine } from './pocketsphinx';
 import { VoskEngine } from './vosk';
@@ -8,6 +9,14 @@ import { VoskEngine } from './vosk';
  * and the pool's shared model when there is one.
  */
 export function createEngine(settings: SttSettings, shared?: SharedModel): SttEngine {
-  if (settings.engine === 'auto') throw new Error('hub/engines.ts resolves stt.engine=auto before workers start');
-  return settings.engine === 'vosk' ? new VoskEngine(settings.vosk, shared) : new PocketsphinxEngine(settings.pocketsphinx);
+  switch (settings.engine) {
+    case 'auto':
+      throw new Error('hub/engines.ts resolves stt.engine=auto before workers start');
+    case 'vosk':
+      return new VoskEngine(settings.vosk, shared);
+    case 'crash-test':
+      return new CrashTestEngine(settings.pocketsphinx, (settings.generation ?? 0) === 0);
+    default:
+      return new PocketsphinxEngine(settings.pocketsphinx);
+  }
 }
