@@ -21,7 +21,7 @@ export interface ChildContext<I> {
   /** How many processes of this kind died before this one (0 for the first). */
   generation: number;
   log: Logger;
-  send(m: unknown): void;
+  send: (m: unknown) => void;
 }
 
 export function serveEngine<I, R, In extends { type: string }>(opts: {
