@@ -10,7 +10,7 @@
  * sessionClosed); it calls no other feature. Every bad message gets a coded
  * error on the satellite's error topic.
  */
-import { type ErrorCode, VoiceError } from '../../common/errors';
+import { type ErrorCode, toVoiceError, VoiceError } from '../../common/errors';
 import { BYTES_PER_MS, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { textOf, type Word } from '../stt/engine';
@@ -135,11 +135,20 @@ export class SessionManager implements Feature {
       out: new SessionTranscripts(source, this.ctx.config.session, publish),
       stt: null as unknown as SttHandle,
     };
-    s.stt = this.stt.open(s.id, {
-      partial: (words, endpoint) => this.onPartial(s, words, endpoint),
-      final: (words, confidence, decodeMs) => this.onFinal(s, words, confidence, decodeMs),
-      error: (err) => this.onSttError(s, err),
-    });
+    try {
+      s.stt = this.stt.open(s.id, {
+        partial: (words, endpoint) => this.onPartial(s, words, endpoint),
+        final: (words, confidence, decodeMs) => this.onFinal(s, words, confidence, decodeMs),
+        error: (err) => this.onSttError(s, err),
+      });
+    } catch (err) {
+      // No recognizer (the STT process is restarting): refuse the wake, and stop the satellite streaming into nothing.
+      const e = toVoiceError(err, 'VOICE_STT_FAILED');
+      this.error(satellite, e.code, `${e.message}`, w.sessionId);
+      this.remember(w.sessionId);
+      this.tellEnd(satellite, w.sessionId);
+      return;
+    }
     this.sessions.set(s.id, s);
     this.bySatellite.set(satellite, s.id);
     this.stats.opened++;
@@ -233,7 +242,7 @@ export class SessionManager implements Feature {
     clearTimeout(s.idleTimer);
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
-    if (reason !== 'stop' && reason !== 'offline') this.ctx.mqtt.publish(this.ctx.topics.command(s.satellite), JSON.stringify({ command: 'end', sessionId: s.id }), { qos: 1 });
+    if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
     s.idleTimer = setTimeout(() => this.onSttError(s, new VoiceError('VOICE_STT_FAILED', 'the recognizer did not return a final result in time')), FINAL_TIMEOUT_MS);
     s.idleTimer.unref();
     this.ctx.bus.emit('sessionFinalizing', { satellite: s.satellite, sessionId: s.id, reason });
@@ -253,8 +262,15 @@ export class SessionManager implements Feature {
     this.end(s, payload.reason ?? 'stop');
   }
 
+  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it). */
+  private tellEnd(satellite: string, sessionId: string): void {
+    this.ctx.mqtt.publish(this.ctx.topics.command(satellite), JSON.stringify({ command: 'end', sessionId }), { qos: 1 });
+  }
+
   private onSttError(s: Session, err: VoiceError): void {
     this.error(s.satellite, err.code, err.message, s.id);
+    // A session that failed while the satellite still streams: its audio would go nowhere.
+    if (s.state === 'live') this.tellEnd(s.satellite, s.id);
     s.stt.abort();
     this.end(s, 'error');
   }
@@ -270,9 +286,14 @@ export class SessionManager implements Feature {
     clearTimeout(s.idleTimer);
     this.sessions.delete(s.id);
     if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
-    this.recent.add(s.id);
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value as string);
+    this.remember(s.id);
     this.ctx.bus.emit('sessionClosed', { satellite: s.satellite, sessionId: s.id, reason });
+  }
+
+  /** An ended (or refused) session id: its late messages are dropped quietly. */
+  private remember(sessionId: string): void {
+    this.recent.add(sessionId);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value as string);
   }
 
   /** Ends every session (hub shutdown). */

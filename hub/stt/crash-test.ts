@@ -1,5 +1,5 @@
 /**
- * stt.engine=crash-test, for tests only: pocketsphinx that calls abort() half
+ * stt.engine=crash-test, for tests only: pocketsphinx that calls libc's abort() half
  * a second into the first session of the first STT process, as a Kaldi
  * assertion would. The processes that replace it decode normally, so a test
  * can show that a native crash fails only the session it held and that the
@@ -9,6 +9,15 @@ import type { AcceptResult, Recognizer, SttEngine, SttSettings } from './engine'
 import { PocketsphinxEngine } from './pocketsphinx';
 
 const ABORT_AFTER_SAMPLES = 16000 / 2;
+
+/** libc's abort(), called through koffi as a native engine would (process.abort() is refused in worker threads). */
+function nativeAbort(): never {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const koffi = require('koffi') as typeof import('koffi');
+  const abort = koffi.load('libc.so.6').func('void abort()') as () => void;
+  abort();
+  throw new Error('abort() returned');
+}
 
 export class CrashTestEngine implements SttEngine {
   readonly name = 'crash-test';
@@ -33,7 +42,7 @@ export class CrashTestEngine implements SttEngine {
     return {
       accept(pcm: Int16Array): AcceptResult {
         samples += pcm.length;
-        if (samples >= ABORT_AFTER_SAMPLES) process.abort();
+        if (samples >= ABORT_AFTER_SAMPLES) nativeAbort();
         return rec.accept(pcm);
       },
       final: () => rec.final(),
