@@ -50,6 +50,14 @@ function rssMb(): number {
   return process.memoryUsage().rss / 1e6;
 }
 
+/** The STT process's RSS (its decoders live there), MB. */
+function sttRssMb(pid: number | undefined): number {
+  assert.ok(pid, 'the STT process runs');
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m);
+  return (Number(m[1]) * 1024) / 1e6;
+}
+
 test('soak: 300 back-to-back sessions without growth or leaks', async (t) => {
   const hub: Hub = await startHub(['--reply-enabled', 'false', '--session-partial-interval-ms', '100']);
   const workers = hub.stt?.workers;
@@ -57,6 +65,7 @@ test('soak: 300 back-to-back sessions without growth or leaks', async (t) => {
   const phrases = ['turn off the kitchen light', 'what is the weather like today', 'set a timer for ten minutes'].map((p) => Buffer.concat([speak(p), silence(200)]));
   const handlesBefore = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
   let rss20 = 0;
+  let stt20 = 0;
   let words = 0;
   try {
     for (let i = 0; i < 300; i++) {
@@ -74,14 +83,19 @@ test('soak: 300 back-to-back sessions without growth or leaks', async (t) => {
       if (i === 19) {
         global.gc?.();
         rss20 = rssMb();
+        stt20 = sttRssMb(hub.stt?.pid);
       }
     }
     global.gc?.();
     await new Promise((r) => setTimeout(r, 500));
     const rss300 = rssMb();
     const growth = (rss300 - rss20) / rss20;
-    t.diagnostic(`RSS after session 20: ${rss20.toFixed(0)} MB, after 300: ${rss300.toFixed(0)} MB (${(growth * 100).toFixed(1)} %); ${words}/300 transcripts had 3+ words`);
+    const stt300 = sttRssMb(hub.stt?.pid);
+    const sttGrowth = (stt300 - stt20) / stt20;
+    t.diagnostic(`RSS after session 20: ${rss20.toFixed(0)} MB, after 300: ${rss300.toFixed(0)} MB (${(growth * 100).toFixed(1)} %); STT process ${stt20.toFixed(0)} -> ${stt300.toFixed(0)} MB (${(sttGrowth * 100).toFixed(1)} %); ${words}/300 transcripts had 3+ words`);
     assert.ok(growth <= 0.1, `RSS grew ${(growth * 100).toFixed(1)} %`);
+    assert.ok(sttGrowth <= 0.1, `the STT process's RSS grew ${(sttGrowth * 100).toFixed(1)} %`);
+    assert.equal(hub.stt?.restarts, 0, 'the STT process never died');
     assert.ok(words >= 290, 'sessions kept being transcribed');
     assert.equal(hub.sessions?.liveCount, 0, 'no live session left');
     assert.equal(hub.stt?.liveSessions, 0, 'no recognizer left');

@@ -14,7 +14,7 @@ export function arg(name: string): string | undefined {
 /** BENCH_QUICK=1 (or --quick): a smoke run of every section in a few minutes; its figures mean nothing. */
 export const QUICK = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
 export const RUNS = Number(arg('runs') ?? (QUICK ? 3 : 20));
-export const ONLY = new Set((arg('only') ?? 'latency,concurrency,satellite,broker,engines,accuracy,loop').split(','));
+export const ONLY = new Set((arg('only') ?? 'latency,concurrency,satellite,broker,engines,accuracy,loop,ipc').split(','));
 /** A quick run never overwrites the committed figures unless --out says so. */
 export const OUT = path.resolve(ROOT, arg('out') ?? (QUICK ? path.join(os.tmpdir(), 'voice-hub-bench-quick.md') : 'docs/benchmarks.md'));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,12 +57,44 @@ export function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-/** Samples a process's RSS every 200 ms until stopped; returns the peak. */
+/** A process and all its descendants (the hub and its engine processes), from /proc/<pid>/task/<tid>/children. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${out[i]}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tasks) {
+      try {
+        out.push(...fs.readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      } catch {
+        // thread gone
+      }
+    }
+  }
+  return out;
+}
+
+/** Sums a probe over a process and its descendants; processes that end while it reads count as 0. */
+export function treeSum(pid: number, probe: (pid: number) => number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + probe(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+/** Samples the RSS of a process and its descendants (the hub with its engine processes) every 200 ms until stopped; returns the peak of the sum. */
 export function rssPeak(pid: number): { stop: () => number } {
-  let peak = rssMb(pid);
+  let peak = treeSum(pid, rssMb);
   const t = setInterval(() => {
     try {
-      peak = Math.max(peak, rssMb(pid));
+      peak = Math.max(peak, treeSum(pid, rssMb));
     } catch {
       // process gone
     }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { COMMANDS, silence, speak, wer } from '../../test/helpers';
-import { connect, cpuSeconds, frames, rssPeak, sleep } from './common';
+import { connect, cpuSeconds, frames, rssPeak, sleep, treeSum } from './common';
 
 export const FAST_ARGS = '-fwdflat no -bestpath no -maxhmmpf 3000 -topn 2';
 
@@ -94,7 +94,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
   for (let round = 0; round <= o.rounds; round++) {
     const measured = round > 0; // round 0 warms up: decoders being created
     if (round === 1) {
-      cpu0 = cpuSeconds(o.hubPid);
+      cpu0 = treeSum(o.hubPid, cpuSeconds);
       if (o.brokerPid !== undefined) brokerCpu0 = cpuSeconds(o.brokerPid);
       t0 = Date.now();
       rss = rssPeak(o.hubPid);
@@ -143,7 +143,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
   r.measuredFrom = t0;
   r.measuredTo = Date.now();
   const seconds = (r.measuredTo - t0) / 1000;
-  r.hubCpuCores = (cpuSeconds(o.hubPid) - cpu0) / seconds;
+  r.hubCpuCores = (treeSum(o.hubPid, cpuSeconds) - cpu0) / seconds;
   if (o.brokerPid !== undefined) r.brokerCpuCores = (cpuSeconds(o.brokerPid) - brokerCpu0) / seconds;
   r.hubRssPeakMb = rss?.stop() ?? Number.NaN;
   r.wer = wers.reduce((a, b) => a + b, 0) / Math.max(1, wers.length);
