@@ -69,6 +69,9 @@ test('raise: during playback a wake word scoring below wake.playbackThreshold is
   const sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', id, '--audio-source', 'wav', '--audio-wav', wav, '--playback-sink', 'file', '--playback-dir', path.join(TMP, 'raise-play'), '--wake-during-playback', 'raise', '--wake-playback-threshold', '0.999']);
   sats.push(sat);
   await sat.waitLog((o) => o.msg === 'satellite listening');
+  // The hub speaks announcements only to satellites it has seen online (a suite run announced before the status arrived).
+  await col.next((tp, p) => tp === `voice/satellite/${id}/status` && jsonOf({ payload: p }).state === 'online', 10000);
+  await new Promise((r) => setTimeout(r, 300)); // the hub is a second subscriber of the same status
   await col.client.publishAsync(`voice/satellite/${id}/announce`, 'This is a long announcement. It keeps talking for a while. Nobody should be able to wake me with a weak wake word. Thank you for listening.', { qos: 1 });
   const played = jsonOf(await col.next((t) => t === `voice/satellite/${id}/played`, 30000));
   assert.equal(played.reason, 'done');
