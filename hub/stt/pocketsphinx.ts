@@ -4,33 +4,11 @@
  * across sessions, so a worker holds one decoder per live session at most.
  */
 import * as fs from 'node:fs';
-import type { IKoffiLib, KoffiFunction } from 'koffi';
 import { VoiceError } from '../../common/errors';
+import { loadApi, type PsApi } from './ps-api';
 import { cmnOf, getMean } from './ps-cmn';
+import { canShareLm, SharedLm } from './ps-lm';
 import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf, type Word } from './engine';
-
-interface PsApi {
-  cmd_ln_parse_r: KoffiFunction;
-  cmd_ln_free_r: KoffiFunction;
-  err_set_logfp: KoffiFunction;
-  ps_args: KoffiFunction;
-  ps_init: KoffiFunction;
-  ps_free: KoffiFunction;
-  ps_start_stream: KoffiFunction;
-  ps_start_utt: KoffiFunction;
-  ps_process_raw: KoffiFunction;
-  ps_end_utt: KoffiFunction;
-  ps_get_hyp: KoffiFunction;
-  ps_seg_iter: KoffiFunction;
-  ps_seg_next: KoffiFunction;
-  ps_seg_word: KoffiFunction;
-  ps_seg_frames: KoffiFunction;
-  ps_get_feat: KoffiFunction;
-  cmn_live_get: KoffiFunction;
-  cmn_live_set: KoffiFunction;
-  decode: (ptr: unknown, offset: number, type: string) => unknown;
-  pointerSize: number;
-}
 
 /** pocketsphinx frames per second (-frate, 100 by default). */
 const FRAME_MS = 10;
@@ -46,48 +24,6 @@ const SAMPLES_PER_MS = 16;
 const ENDPOINT_SILENCE_MS = 800;
 /** Segments that are not words: <s>, </s>, <sil>, and fillers such as [NOISE] or ++BREATH++. */
 const NOT_A_WORD = /^[<[+]/;
-
-function loadApi(settings: SttSettings['pocketsphinx']): PsApi {
-  // Required lazily so a hub without koffi-loadable libraries still starts its other parts.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as typeof import('koffi');
-  let sb: IKoffiLib;
-  let ps: IKoffiLib;
-  try {
-    sb = koffi.load(settings.sphinxbase);
-    ps = koffi.load(settings.library);
-  } catch (err) {
-    throw new VoiceError(
-      'VOICE_STT_LIBRARY_MISSING',
-      `pocketsphinx library could not be loaded (${(err as Error).message}); install it with: apt-get install libpocketsphinx3 pocketsphinx-en-us`,
-      undefined,
-      { cause: err },
-    );
-  }
-  return {
-    cmd_ln_parse_r: sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, const char **argv, int strict)'),
-    cmd_ln_free_r: sb.func('int cmd_ln_free_r(void *cmdln)'),
-    err_set_logfp: sb.func('void err_set_logfp(void *fp)'),
-    ps_args: ps.func('void *ps_args()'),
-    ps_init: ps.func('void *ps_init(void *config)'),
-    ps_free: ps.func('int ps_free(void *ps)'),
-    ps_start_stream: ps.func('int ps_start_stream(void *ps)'),
-    ps_start_utt: ps.func('int ps_start_utt(void *ps)'),
-    ps_process_raw: ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)'),
-    ps_end_utt: ps.func('int ps_end_utt(void *ps)'),
-    ps_get_hyp: ps.func('const char *ps_get_hyp(void *ps, _Out_ int *score)'),
-    // 5prealpha takes only the decoder; older releases also an out score, which a NULL satisfies on either.
-    ps_seg_iter: ps.func('void *ps_seg_iter(void *ps, void *out_best_score)'),
-    ps_seg_next: ps.func('void *ps_seg_next(void *seg)'),
-    ps_seg_word: ps.func('const char *ps_seg_word(void *seg)'),
-    ps_seg_frames: ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)'),
-    ps_get_feat: ps.func('void *ps_get_feat(void *ps)'),
-    cmn_live_get: sb.func('void cmn_live_get(void *cmn, _Out_ float *vec)'),
-    cmn_live_set: sb.func('void cmn_live_set(void *cmn, const float *vec)'),
-    decode: (ptr, offset, type): unknown => koffi.decode(ptr, offset, type) as unknown,
-    pointerSize: koffi.sizeof('void *'),
-  };
-}
 
 export class PsRecognizer implements Recognizer {
   private freed = false;
@@ -184,6 +120,8 @@ export class PocketsphinxEngine implements SttEngine {
   private idle: unknown[] = [];
   private live = 0;
   private spareScheduled = false;
+  /** The LM and trimmed dictionary this thread's decoders share (ps-lm.ts); null when the arguments choose another search. */
+  private shared: SharedLm | null = null;
   /** The cepstral mean the latest session ended with (ps_end_utt updates it); null until one has. */
   latestMean: Float32Array | null = null;
 
@@ -198,6 +136,16 @@ export class PocketsphinxEngine implements SttEngine {
     }
     this.api = loadApi(s);
     this.api.err_set_logfp(null);
+    if (canShareLm(s.args)) {
+      const shared = new SharedLm(this.api, s);
+      const config = this.parse(['-lm', s.lm], s.dict);
+      try {
+        shared.load(config);
+      } finally {
+        this.api.cmd_ln_free_r(config);
+      }
+      this.shared = shared;
+    }
     // Warm one decoder so model problems surface at start-up, not on the first wake.
     this.release(this.newDecoder());
   }
@@ -210,14 +158,29 @@ export class PocketsphinxEngine implements SttEngine {
     // Logging is silenced once with err_set_logfp(NULL) instead.
     // -remove_silence no: with pocketsphinx's own silence removal on, word times (ps_seg_frames) come out
     // hundreds of ms late after a pause, and the hub needs them to drop the wake word's words.
-    const argv = ['-hmm', s.hmm, '-lm', s.lm, '-dict', s.dict, '-samprate', '16000', '-remove_silence', 'no', ...s.args.split(/\s+/).filter(Boolean)];
-    const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
-    if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
+    // With a shared LM the decoder is made without -lm and given the thread's model after ps_init.
+    const config = this.shared ? this.parse([], this.shared.dict) : this.parse(['-lm', s.lm], s.dict);
     const decoder: unknown = api.ps_init(config);
     // The decoder keeps its own reference to the config.
     api.cmd_ln_free_r(config);
     if (!decoder) throw new VoiceError('VOICE_STT_MODEL_INVALID', `pocketsphinx could not load the model at ${s.hmm}`);
+    try {
+      this.shared?.attach(decoder);
+    } catch (err) {
+      api.ps_free(decoder);
+      throw err;
+    }
     return decoder;
+  }
+
+  /** The decoder's arguments, parsed (cmd_ln_free_r frees them); `lm` is the -lm pair or nothing. */
+  private parse(lm: string[], dict: string): unknown {
+    const api = this.api as PsApi;
+    const s = this.settings;
+    const argv = ['-hmm', s.hmm, ...lm, '-dict', dict, '-samprate', '16000', '-remove_silence', 'no', ...s.args.split(/\s+/).filter(Boolean)];
+    const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
+    if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
+    return config;
   }
 
   createRecognizer(): Recognizer {
@@ -257,6 +220,8 @@ export class PocketsphinxEngine implements SttEngine {
     if (!api) return;
     for (const d of this.idle) api.ps_free(d);
     this.idle = [];
+    this.shared?.free();
+    this.shared = null;
     this.api = null;
   }
 }
