@@ -79,7 +79,7 @@ export class Hub {
     if (state === 'online') {
       const stt = this.sttEngine;
       const tts = this.ttsEngine;
-      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, restarts: stt?.engine.restarts, fallback: stt?.fallback };
+      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, capacity: stt?.engine.capacity, restarts: stt?.engine.restarts, fallback: stt?.fallback };
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();

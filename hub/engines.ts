@@ -60,8 +60,11 @@ export async function resolveEngine<T>(kind: string, configured: string, candida
  * worker threads.
  */
 export function startStt(c: HubConfig['stt'], log: Logger): Promise<Resolved<SttProcess>> {
+  const workers = SttPool.defaultSize(c.workers);
+  const { warm, basis } = SttPool.defaultWarm(c.warmSessions, workers);
+  log.info({ warmSessions: warm, basis }, 'speech-to-text warm capacity');
   const proc = (engine: Exclude<SttEngineName, 'auto'>) => async () => {
-    const p = new SttProcess({ ...c, engine }, SttPool.defaultSize(c.workers), log.level, log);
+    const p = new SttProcess({ ...c, engine }, workers, warm, log.level, log);
     try {
       await p.start();
     } catch (err) {

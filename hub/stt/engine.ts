@@ -56,6 +56,15 @@ export interface SttEngine {
   readonly name: string;
   load(): void;
   createRecognizer(): Recognizer;
+  /**
+   * Makes what `n` sessions at once need ahead of time (pocketsphinx: n
+   * decoders, ~0.2 s and ~48 MB each), so that no session waits for one to
+   * load. Engines whose recognizers are cheap to make (Vosk, on its shared
+   * model) need not implement it.
+   */
+  warm?(n: number): void;
+  /** Decoders it holds, live and idle (diagnostics: a test checks none is made on the hot path). */
+  decoders?(): number;
   unload(): void;
   /**
    * Engines whose model the threads of one process can share (Vosk) hand it

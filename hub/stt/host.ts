@@ -17,11 +17,11 @@ serveEngine<SttProcessInit, SttProcessReady, ToSttProcess>({
   name: 'voice-hub-stt',
   logLevel: (init) => init.logLevel,
   async start({ init, generation, log, send }) {
-    const pool = new SttPool({ ...init.settings, generation }, init.workers, log.child({ module: 'stt' }));
+    const pool = new SttPool({ ...init.settings, generation }, init.workers, log.child({ module: 'stt' }), init.warm);
     await pool.start();
     const post = (m: FromSttProcess) => send(m);
     return {
-      ready: { engine: pool.engineName, workers: pool.workers },
+      ready: { engine: pool.engineName, workers: pool.workers, capacity: pool.capacity },
       engine: {
         handle(m) {
           if (m.type === 'open') {

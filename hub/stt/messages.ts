@@ -20,12 +20,15 @@ export type FromWorker =
   | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
   | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
   | { type: 'error'; sid: string; code: string; message: string }
-  | { type: 'stats'; id: number; recognizers: number };
+  /** `decoders`: what the engine holds, live and idle (SttEngine.decoders; absent for engines that keep none). */
+  | { type: 'stats'; id: number; recognizers: number; decoders?: number };
 
 /** What the hub's STT process (hub/stt/host.ts) is started with. */
 export interface SttProcessInit {
   settings: SttSettings;
   workers: number;
+  /** Sessions to warm up for, over all workers (stt.warmSessions, resolved). */
+  warm: number;
   logLevel: string;
 }
 
@@ -33,6 +36,8 @@ export interface SttProcessInit {
 export interface SttProcessReady {
   engine: string;
   workers: number;
+  /** Sessions the process decodes at once without loading anything. */
+  capacity: number;
 }
 
 /** Hub -> STT process: one session's messages (audio as bytes), or a count request. */

@@ -119,7 +119,6 @@ export class PocketsphinxEngine implements SttEngine {
   private api: PsApi | null = null;
   private idle: unknown[] = [];
   private live = 0;
-  private spareScheduled = false;
   /** The LM and trimmed dictionary this thread's decoders share (ps-lm.ts); null when the arguments choose another search. */
   private shared: SharedLm | null = null;
   /** The cepstral mean the latest session ended with (ps_end_utt updates it); null until one has. */
@@ -185,19 +184,16 @@ export class PocketsphinxEngine implements SttEngine {
 
   createRecognizer(): Recognizer {
     if (!this.api) throw new VoiceError('VOICE_STT_FAILED', 'pocketsphinx engine not loaded');
+    // The pool sends a worker no more sessions than it warmed (warm()); a decoder made here, on the
+    // thread that decodes live sessions, is the exception (an engine used without the pool's limit).
     const decoder = this.idle.pop() ?? this.newDecoder();
     this.live++;
-    const rec = new PsRecognizer(this, this.api, decoder);
-    // Loading a decoder takes ~0.25 s and ~100 MB: keep one spare ready for the next session,
-    // made after the current message so the session that just opened is not delayed.
-    if (this.idle.length === 0 && !this.spareScheduled) {
-      this.spareScheduled = true;
-      setImmediate(() => {
-        this.spareScheduled = false;
-        if (this.api && this.idle.length === 0) this.idle.push(this.newDecoder());
-      });
-    }
-    return rec;
+    return new PsRecognizer(this, this.api, decoder);
+  }
+
+  /** Loads decoders until `n` sessions at once have one each (see SttEngine.warm). */
+  warm(n: number): void {
+    while (this.api && this.live + this.idle.length < n) this.idle.push(this.newDecoder());
   }
 
   /** Returns a decoder to the pool (called by PsRecognizer.free, with the decoder's cmn_t). */
@@ -213,6 +209,10 @@ export class PocketsphinxEngine implements SttEngine {
 
   get stats(): { live: number; idle: number } {
     return { live: this.live, idle: this.idle.length };
+  }
+
+  decoders(): number {
+    return this.live + this.idle.length;
   }
 
   unload(): void {

@@ -22,6 +22,8 @@ import type { SharedModel, SttSettings, Word } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 
 const STOP_GRACE_MS = 5000;
+/** What a warm session costs, MB: a pocketsphinx decoder sharing its thread's LM is ~48 MB (docs/benchmarks.md); with headroom. */
+const WARM_SESSION_MB = 64;
 
 export interface SessionEvents {
   /** The partial hypothesis so far, as timed words. */
@@ -38,6 +40,8 @@ export interface SessionEvents {
 export interface Stt {
   readonly engineName: string;
   readonly workers: number;
+  /** Sessions it can decode at once without loading anything (the warm capacity). */
+  readonly capacity: number;
   /** Sessions with a recognizer open. */
   readonly liveSessions: number;
   /** Opens a recognizer for a session; throws a VoiceError when none can be had. */
@@ -49,8 +53,10 @@ export interface Stt {
 
 interface Slot {
   worker: Worker;
+  /** Sessions this worker has warmed up for (SttEngine.warm): the most it is given at once. */
+  warm: number;
   sessions: Map<string, SessionEvents>;
-  stats: Map<number, (n: number) => void>;
+  stats: Map<number, (m: { recognizers: number; decoders?: number }) => void>;
 }
 
 function asCode(code: string): ErrorCode {
@@ -67,34 +73,50 @@ export class SttPool implements Stt {
   private shared: SharedModel | undefined;
   engineName = '';
 
+  /** `warm`: sessions the pool can decode at once without loading anything, spread over the workers (at least one each). */
   constructor(
     private readonly settings: SttSettings,
     private readonly size: number,
     private readonly log: Logger,
+    private readonly warm = size,
   ) {}
 
   static defaultSize(configured: number): number {
     return configured > 0 ? configured : Math.max(1, os.availableParallelism());
   }
 
+  /**
+   * stt.warmSessions, resolved: the configured figure, or (0) four sessions
+   * per core, as far as a quarter of the machine's memory holds them at
+   * WARM_SESSION_MB each; never fewer than one per worker.
+   */
+  static defaultWarm(configured: number, workers: number): { warm: number; basis: string } {
+    if (configured > 0) return { warm: Math.max(configured, workers), basis: 'stt.warmSessions' };
+    const cores = os.availableParallelism();
+    const byMemory = Math.floor((os.totalmem() / 1048576 / 4) / WARM_SESSION_MB);
+    const warm = Math.max(workers, Math.min(4 * cores, byMemory));
+    return { warm, basis: `${cores} cores x 4, ${Math.round(os.totalmem() / 1073741824)} GB memory / 4 / ${WARM_SESSION_MB} MB per session` };
+  }
+
   async start(): Promise<void> {
     // One worker at a time: native engines load their models with less contention, and the
     // first failure (a missing model) stops start-up before more workers are spawned.
     for (let i = 0; i < this.size; i++) {
+      const share = Math.max(1, Math.floor(this.warm / this.size) + (i < this.warm % this.size ? 1 : 0));
       try {
-        this.slots.push(await this.spawn());
+        this.slots.push(await this.spawn(share));
       } catch (err) {
         await this.stop();
         throw err;
       }
     }
-    this.log.info({ workers: this.size, engine: this.engineName }, 'speech-to-text ready');
+    this.log.info({ workers: this.size, engine: this.engineName, capacity: this.capacity }, 'speech-to-text ready');
   }
 
-  private spawn(): Promise<Slot> {
+  private spawn(warm: number): Promise<Slot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings, shared: this.shared } });
-      const slot: Slot = { worker, sessions: new Map(), stats: new Map() };
+      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: { settings: this.settings, shared: this.shared, warm } });
+      const slot: Slot = { worker, warm, sessions: new Map(), stats: new Map() };
       let ready = false;
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
@@ -106,7 +128,7 @@ export class SttPool implements Stt {
           reject(new VoiceError(asCode(m.code), m.message));
           void worker.terminate();
         } else if (m.type === 'stats') {
-          slot.stats.get(m.id)?.(m.recognizers);
+          slot.stats.get(m.id)?.(m);
           slot.stats.delete(m.id);
         } else {
           this.dispatch(slot, m);
@@ -122,7 +144,7 @@ export class SttPool implements Stt {
         for (const [, ev] of slot.sessions) ev.error(new VoiceError('VOICE_STT_FAILED', `STT worker exited with code ${code}`));
         slot.sessions.clear();
         this.slots = this.slots.filter((s) => s !== slot);
-        const replaced = this.spawn().then(
+        const replaced = this.spawn(slot.warm).then(
           (s) => {
             if (this.stopping) return this.shutdown(s, false);
             this.slots.push(s);
@@ -148,9 +170,15 @@ export class SttPool implements Stt {
     }
   }
 
-  /** Opens a recognizer for a session on the least loaded worker. */
+  /**
+   * Opens a recognizer for a session on the least loaded worker that has a
+   * warm one free. Past the pool's capacity (the hub's admission control
+   * keeps it from getting there) the least loaded worker takes it and loads
+   * what it needs while its sessions wait.
+   */
   open(sid: string, events: SessionEvents): SttHandle {
-    const slot = this.slots.reduce<Slot | undefined>((best, s) => (!best || s.sessions.size < best.sessions.size ? s : best), undefined);
+    const least = (slots: Slot[]) => slots.reduce<Slot | undefined>((best, s) => (!best || s.sessions.size < best.sessions.size ? s : best), undefined);
+    const slot = least(this.slots.filter((s) => s.sessions.size < s.warm)) ?? least(this.slots);
     if (!slot) throw new VoiceError('VOICE_STT_FAILED', 'no STT worker is running');
     slot.sessions.set(sid, events);
     const send = (m: ToWorker, transfer?: ArrayBuffer[]) => slot.worker.postMessage(m, transfer);
@@ -171,6 +199,11 @@ export class SttPool implements Stt {
     };
   }
 
+  /** Sessions the running workers can decode at once with what they warmed. */
+  get capacity(): number {
+    return this.slots.reduce((n, s) => n + s.warm, 0);
+  }
+
   /** Live recognizers across all workers (for stats and leak checks). */
   get liveSessions(): number {
     return this.slots.reduce((n, s) => n + s.sessions.size, 0);
@@ -181,15 +214,20 @@ export class SttPool implements Stt {
    * (the main thread's map could forget a session the worker still decodes).
    */
   async workerRecognizers(timeoutMs = 5000): Promise<number[]> {
+    return (await this.workerCounts(timeoutMs)).map((c) => c.recognizers);
+  }
+
+  /** Per worker, counted inside it: live recognizers, and the decoders its engine holds (diagnostics). */
+  workerCounts(timeoutMs = 5000): Promise<{ recognizers: number; decoders?: number }[]> {
     return Promise.all(
       this.slots.map(
         (slot) =>
-          new Promise<number>((resolve, reject) => {
+          new Promise<{ recognizers: number; decoders?: number }>((resolve, reject) => {
             const id = ++this.statsSeq;
             const timer = setTimeout(() => reject(new Error('STT worker did not answer a stats request')), timeoutMs);
-            slot.stats.set(id, (n) => {
+            slot.stats.set(id, (m) => {
               clearTimeout(timer);
-              resolve(n);
+              resolve({ recognizers: m.recognizers, decoders: m.decoders });
             });
             slot.worker.postMessage({ type: 'stats', id } satisfies ToWorker);
           }),

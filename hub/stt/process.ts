@@ -30,12 +30,13 @@ export class SttProcess implements Stt {
   private statsSeq = 0;
   engineName = '';
   workers = 0;
+  capacity = 0;
 
-  constructor(settings: SttSettings, workers: number, logLevel: string, log: Logger) {
+  constructor(settings: SttSettings, workers: number, warm: number, logLevel: string, log: Logger) {
     this.proc = new EngineProcess({
       kind: 'stt',
       script: path.join(__dirname, 'host.js'),
-      init: { settings, workers, logLevel },
+      init: { settings, workers, warm, logLevel },
       log,
       onMessage: (m) => this.dispatch(m),
       onCrash: (err) => {
@@ -46,6 +47,7 @@ export class SttProcess implements Stt {
       onReady: (r) => {
         this.engineName = r.engine;
         this.workers = r.workers;
+        this.capacity = r.capacity;
       },
     });
   }

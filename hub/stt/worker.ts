@@ -14,7 +14,7 @@ const port = parentPort;
 if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
 
 const post = (m: FromWorker) => port.postMessage(m);
-const { settings, shared } = workerData as { settings: SttSettings; shared?: SharedModel };
+const { settings, shared, warm } = workerData as { settings: SttSettings; shared?: SharedModel; warm: number };
 const engine = createEngine(settings, shared);
 
 interface Live {
@@ -27,6 +27,7 @@ const live = new Map<string, Live>();
 
 try {
   engine.load();
+  engine.warm?.(warm);
   // The pool's first worker hands the model it loaded to the pool, which gives it to the others.
   post({ type: 'ready', engine: engine.name, shared: shared ? undefined : engine.shareModel?.() });
 } catch (err) {
@@ -99,7 +100,7 @@ port.on('message', (m: ToWorker) => {
       process.exit(0);
       return;
     case 'stats':
-      post({ type: 'stats', id: m.id, recognizers: live.size });
+      post({ type: 'stats', id: m.id, recognizers: live.size, decoders: engine.decoders?.() });
       return;
     case 'abort': {
       const s = live.get(m.sid);

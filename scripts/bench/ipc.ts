@@ -83,16 +83,17 @@ export async function benchIpc(): Promise<string> {
   const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
   const settings = { ...config.stt, engine: 'pocketsphinx' as const };
   const workers = SttPool.defaultSize(config.stt.workers);
+  const { warm } = SttPool.defaultWarm(config.stt.warmSessions, workers);
   const log = pino({ level: 'silent' });
   const pcms = commandPcms();
   const rounds = QUICK ? 1 : Math.max(3, Math.round(RUNS / 4));
   const rows: Row[] = [];
   for (const n of QUICK ? [1] : [1, 4, 8]) {
-    const pool = new SttPool(settings, workers, log);
+    const pool = new SttPool(settings, workers, log, warm);
     await pool.start();
     rows.push(await measure('worker pool in the hub process (before)', pool, () => undefined, pcms, n, rounds));
     await pool.stop();
-    const proc = new SttProcess(settings, workers, 'silent', log);
+    const proc = new SttProcess(settings, workers, warm, 'silent', log);
     await proc.start();
     rows.push(await measure('STT process (now)', proc, () => proc.pid, pcms, n, rounds));
     await proc.stop();
