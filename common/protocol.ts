@@ -211,6 +211,8 @@ export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPayload {
   command: CommandName;
   sessionId?: string;
+  /** `end` only: why the hub ended the session; `busy` (VOICE_BUSY) makes the satellite play its busy tone. */
+  reason?: 'busy';
 }
 
 export interface ErrorPayload {
@@ -309,7 +311,9 @@ export function validateCommand(topic: string, o: Obj): CommandPayload {
   const command = str(topic, o, 'command') as string;
   if (!(COMMANDS as readonly string[]).includes(command)) throw bad(topic, `"command" must be one of ${COMMANDS.join(', ')}`);
   const sessionId = o.sessionId === undefined ? undefined : sessionIdOf(topic, o);
-  return { command: command as CommandName, sessionId };
+  if (o.reason === undefined) return { command: command as CommandName, sessionId };
+  if (command !== 'end' || o.reason !== 'busy') throw bad(topic, '"reason" may only be "busy", on an "end" command');
+  return { command: 'end', sessionId, reason: 'busy' };
 }
 
 export interface HandledPayload {

@@ -22,6 +22,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code. crash-test is for tests only: pocketsphinx that calls abort() half a second into the first session of the first STT process, to show that a native crash fails only that session.', format: ['auto', 'vosk', 'pocketsphinx', 'crash-test'], default: 'auto' },
     workers: { doc: 'Decoder worker threads; 0 = one per CPU core. A Vosk model is loaded once and shared by all of them (more workers cost threads, not models); pocketsphinx loads its model per decoder.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
+    queueMs: {
+      doc: 'A wake that comes while the hub decodes all the sessions it can at once waits this long for one to end: its audio is kept and decoded, faster than real time, once a decoder is free. A session still waiting after this long, or any such wake when it is 0, is refused with VOICE_BUSY (the satellite plays a busy tone).',
+      format: nonNegativeInt('nonNegativeInt'),
+      default: 3000,
+    },
     warmSessions: {
       doc: 'Sessions the hub can decode at once without loading anything: pocketsphinx decoders (~0.2 s and ~48 MB each) are made for this many when the STT process starts, spread over stt.workers, so no session waits for another one\'s decoder to load. 0 = four per CPU core, as far as a quarter of the memory holds them at 64 MB each, and never fewer than one per worker (the start-up log says what it chose). Vosk recognizers are made per session on the shared model.',
       format: nonNegativeInt('nonNegativeInt'),
@@ -107,6 +112,7 @@ export interface HubConfig {
     workers: number;
     maxSessions: number;
     warmSessions: number;
+    queueMs: number;
     vosk: { model: string; library: string };
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };

@@ -29,6 +29,7 @@ import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
 import { Router } from './router';
 import { SessionManager } from './sessions/manager';
+import { Admission } from './stt/admission';
 import type { SttProcess } from './stt/process';
 import type { TtsEngine } from './tts/engine';
 
@@ -42,6 +43,8 @@ export class Hub {
   broker?: EmbeddedBroker;
   mqtt?: MqttClient;
   sessions?: SessionManager;
+  /** Admission control in front of the STT process: the decoding limit, the queue, refusals (hub/stt/admission.ts). */
+  admission?: Admission;
   replies?: ReplyManager;
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
@@ -79,7 +82,8 @@ export class Hub {
     if (state === 'online') {
       const stt = this.sttEngine;
       const tts = this.ttsEngine;
-      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, capacity: stt?.engine.capacity, restarts: stt?.engine.restarts, fallback: stt?.fallback };
+      const a = this.admission?.stats;
+      p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, capacity: stt?.engine.capacity, limit: a?.limit, live: a?.live, queued: a?.queued, refused: a?.refused, restarts: stt?.engine.restarts, fallback: stt?.fallback };
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();
@@ -115,7 +119,8 @@ export class Hub {
     const ctx: HubContext = { config: c, mqtt: this.mqtt, topics: this.topics, bus: this.bus, registry: this.registry, errors: this.errors, log: this.log };
     const child = (module: string): HubContext => ({ ...ctx, log: this.log.child({ module }) });
     this.registry.attach(child('registry'));
-    this.sessions = new SessionManager(child('sessions'), this.sttEngine.engine);
+    this.admission = new Admission(this.sttEngine.engine, { queueMs: c.stt.queueMs, log: this.log.child({ module: 'admission' }) });
+    this.sessions = new SessionManager(child('sessions'), this.admission);
     this.features = [this.registry, this.sessions];
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });

@@ -4,7 +4,8 @@
  *   stop    ends the live session and cuts off playback (only that session/stream when sessionId is given)
  *   mute    ends both and enters muted;  unmute leaves it
  *   listen  opens a session at once (wake, audio start and pre-roll published before it returns)
- *   end     (from the hub) ends streaming of session sessionId; playback is not touched
+ *   end     (from the hub) ends streaming of session sessionId; playback is not touched, except that
+ *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone
  */
 import type { CommandPayload } from '../common/protocol';
 import type { Listener, PlayerView } from './session/listener';
@@ -15,6 +16,8 @@ export interface CommandContext {
   listener: Pick<Listener, 'openSession' | 'endSession'>;
   player: PlayerView;
   publishStatus: () => void;
+  /** Plays the busy tone (playback/earcon.ts) for a session the hub refused. */
+  busy: (sessionId: string) => void;
 }
 
 export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
@@ -23,6 +26,8 @@ export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
   switch (cmd.command) {
     case 'end':
       if (live && cmd.sessionId === live.id) listener.endSession('command');
+      // Even when the satellite had already stopped streaming (the speaker was done before the hub refused).
+      if (cmd.reason === 'busy' && cmd.sessionId) ctx.busy(cmd.sessionId);
       break;
     case 'stop':
       if (live && (!cmd.sessionId || cmd.sessionId === live.id)) listener.endSession('command');

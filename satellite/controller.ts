@@ -22,6 +22,7 @@ import type { SatelliteConfig } from '../config/satellite';
 import { isRealtime } from './audio/select';
 import { SourceSupervisor } from './audio/supervisor';
 import { applyCommand } from './commands';
+import { busyTone, playEarcon } from './playback/earcon';
 import { type PlayedEvent, Player } from './playback/player';
 import { TtsRouter } from './playback/router';
 import { createSink } from './playback/sinks';
@@ -182,7 +183,7 @@ export class Satellite extends EventEmitter {
     try {
       const cmd = validateCommand(topic, parseJson(topic, payload));
       this.log.info({ command: cmd.command, sessionId: cmd.sessionId, state: this.state.kind }, 'command');
-      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus() });
+      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), busy: (sid) => playEarcon(player, sid, busyTone()) });
     } catch (err) {
       this.errors?.reportError(err, 'VOICE_BAD_PAYLOAD');
     }

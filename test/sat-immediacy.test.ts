@@ -53,7 +53,7 @@ function rig(opts: { noSpeechMs?: number } = {}) {
     player,
   });
   const queue = new FrameQueue({ frameLength: FRAME, maxQueued: Infinity, log, onError: (e) => assert.fail(String(e)), handle: (f) => listener.handleFrame(f) });
-  const cmd = (c: CommandPayload) => applyCommand(c, { state, listener, player, publishStatus: () => undefined });
+  const cmd = (c: CommandPayload) => applyCommand(c, { state, listener, player, publishStatus: () => undefined, busy: () => undefined });
   const kinds = () => sent.map((m) => (m.topic === t.wake('sat') ? 'wake' : m.topic.endsWith('/start') ? 'start' : m.topic.endsWith('/stop') ? 'stop' : 'audio'));
   const json = (i: number) => JSON.parse(String(sent[i].payload)) as Record<string, unknown>;
   return { wakeCalls, vadCalls, sent, state, listener, queue, cmd, kinds, json, frame: () => queue.write(Buffer.alloc(FRAME * 2)) };

@@ -11,7 +11,7 @@
  * error on the satellite's error topic.
  */
 import { type ErrorCode, toVoiceError, VoiceError } from '../../common/errors';
-import { BYTES_PER_MS, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
+import { BYTES_PER_MS, type CommandPayload, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { textOf, type Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
@@ -142,11 +142,12 @@ export class SessionManager implements Feature {
         error: (err) => this.onSttError(s, err),
       });
     } catch (err) {
-      // No recognizer (the STT process is restarting): refuse the wake, and stop the satellite streaming into nothing.
+      // No recognizer (the hub is at its decoding limit, or the STT process is restarting): refuse the wake,
+      // and stop the satellite streaming into nothing.
       const e = toVoiceError(err, 'VOICE_STT_FAILED');
-      this.error(satellite, e.code, `${e.message}`, w.sessionId);
+      this.error(satellite, e.code, e.message, w.sessionId);
       this.remember(w.sessionId);
-      this.tellEnd(satellite, w.sessionId);
+      this.tellEnd(satellite, w.sessionId, e.code);
       return;
     }
     this.sessions.set(s.id, s);
@@ -262,15 +263,17 @@ export class SessionManager implements Feature {
     this.end(s, payload.reason ?? 'stop');
   }
 
-  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it). */
-  private tellEnd(satellite: string, sessionId: string): void {
-    this.ctx.mqtt.publish(this.ctx.topics.command(satellite), JSON.stringify({ command: 'end', sessionId }), { qos: 1 });
+  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it); a refusal for VOICE_BUSY says so (the satellite plays its busy tone). */
+  private tellEnd(satellite: string, sessionId: string, code?: string): void {
+    const cmd: CommandPayload = code === 'VOICE_BUSY' ? { command: 'end', sessionId, reason: 'busy' } : { command: 'end', sessionId };
+    this.ctx.mqtt.publish(this.ctx.topics.command(satellite), JSON.stringify(cmd), { qos: 1 });
   }
 
   private onSttError(s: Session, err: VoiceError): void {
     this.error(s.satellite, err.code, err.message, s.id);
-    // A session that failed while the satellite still streams: its audio would go nowhere.
-    if (s.state === 'live') this.tellEnd(s.satellite, s.id);
+    // A session that failed while the satellite still streams: its audio would go nowhere. A refused
+    // one is told even when the satellite has stopped: it plays the busy tone.
+    if (s.state === 'live' || err.code === 'VOICE_BUSY') this.tellEnd(s.satellite, s.id, err.code);
     s.stt.abort();
     this.end(s, 'error');
   }

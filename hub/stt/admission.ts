@@ -1,0 +1,204 @@
+/**
+ * Admission control (issue 15): the hub opens no more sessions than it can
+ * decode in real time. It wraps the STT backend (the `Stt` the session
+ * manager uses) and:
+ * - knows its limit: the warm capacity (`stt.capacity`), and, once sessions
+ *   have been decoded, how many the STT workers keep up with at the measured
+ *   decode time per audio second (`workers x REALTIME_LOAD / rtf`);
+ * - opens a session at once under the limit; over it, queues the session
+ *   for up to `stt.queueMs`: its messages (audio, wake, finish) are held and
+ *   replayed, oldest session first, when a slot frees; the decoder then
+ *   catches up faster than real time;
+ * - refuses with VOICE_BUSY a wake that cannot even be queued (`stt.queueMs`
+ *   0), and a queued session whose wait ran out.
+ * It counts sessions opened, queued and refused, for the hub's status.
+ */
+import { VoiceError } from '../../common/errors';
+import type { Logger } from '../../common/log';
+import type { Word } from './engine';
+import type { SessionEvents, Stt, SttHandle } from './pool';
+
+/** Share of the workers' time live sessions may take by the measured decode speed. */
+const REALTIME_LOAD = 0.8;
+/** How much a new measurement moves the running decode speed. */
+const RTF_WEIGHT = 0.2;
+
+type Held = { kind: 'audio'; pcm: Buffer } | { kind: 'wake'; wakeMs: number; marginMs: number } | { kind: 'finish' };
+
+interface Queued {
+  sid: string;
+  events: SessionEvents;
+  held: Held[];
+  queuedAt: number;
+  timer: NodeJS.Timeout;
+  /** The handle the session manager holds: replays into `real` once the session is admitted. */
+  real?: SttHandle;
+  aborted: boolean;
+}
+
+export interface AdmissionStats {
+  /** Sessions it decodes at once now: the warm capacity, or fewer if the measured decode speed says so. */
+  limit: number;
+  capacity: number;
+  live: number;
+  queued: number;
+  opened: number;
+  refused: number;
+  /** Sessions that waited in the queue and were then admitted. */
+  dequeued: number;
+  /** Running decode time per second of audio, across sessions (null until a session was decoded). */
+  rtf: number | null;
+}
+
+export class Admission implements Stt {
+  private live = 0;
+  private readonly queue: Queued[] = [];
+  private rtfAvg: number | null = null;
+  private readonly counts = { opened: 0, refused: 0, dequeued: 0 };
+
+  constructor(
+    private readonly inner: Stt,
+    private readonly opts: { queueMs: number; log: Logger },
+  ) {}
+
+  get engineName(): string {
+    return this.inner.engineName;
+  }
+
+  get workers(): number {
+    return this.inner.workers;
+  }
+
+  get capacity(): number {
+    return this.inner.capacity;
+  }
+
+  get liveSessions(): number {
+    return this.inner.liveSessions;
+  }
+
+  workerRecognizers(timeoutMs?: number): Promise<number[]> {
+    return this.inner.workerRecognizers(timeoutMs);
+  }
+
+  stop(): Promise<void> {
+    for (const q of this.queue) clearTimeout(q.timer);
+    this.queue.length = 0;
+    return this.inner.stop();
+  }
+
+  /** Sessions decoded at once now. */
+  get limit(): number {
+    const cap = Math.max(1, this.inner.capacity);
+    if (this.rtfAvg === null || this.rtfAvg <= 0) return cap;
+    return Math.max(1, Math.min(cap, Math.floor((this.inner.workers * REALTIME_LOAD) / this.rtfAvg)));
+  }
+
+  get stats(): AdmissionStats {
+    return { limit: this.limit, capacity: this.inner.capacity, live: this.live, queued: this.queue.length, ...this.counts, rtf: this.rtfAvg };
+  }
+
+  open(sid: string, events: SessionEvents): SttHandle {
+    if (this.live < this.limit && this.queue.length === 0) return this.admit(sid, events);
+    if (this.opts.queueMs <= 0) {
+      this.counts.refused++;
+      throw new VoiceError('VOICE_BUSY', `the hub is decoding ${this.live} sessions, all it can at once (stt.capacity ${this.inner.capacity}); wake refused`, { live: this.live, limit: this.limit });
+    }
+    const q: Queued = { sid, events, held: [], queuedAt: Date.now(), aborted: false, timer: setTimeout(() => this.expire(q), this.opts.queueMs) };
+    q.timer.unref();
+    this.queue.push(q);
+    this.opts.log.info({ sessionId: sid, live: this.live, queued: this.queue.length }, 'session queued: the hub is at its decoding limit');
+    const held = (h: Held) => (q.real ? this.replay(q.real, h) : q.held.push(h));
+    return {
+      audio: (pcm) => held({ kind: 'audio', pcm: Buffer.from(pcm) }),
+      wake: (wakeMs, marginMs) => held({ kind: 'wake', wakeMs, marginMs }),
+      finish: () => held({ kind: 'finish' }),
+      abort: () => {
+        if (q.real) return q.real.abort();
+        q.aborted = true;
+        this.unqueue(q);
+      },
+    };
+  }
+
+  private replay(h: SttHandle, m: Held): void {
+    if (m.kind === 'audio') h.audio(m.pcm);
+    else if (m.kind === 'wake') h.wake(m.wakeMs, m.marginMs);
+    else h.finish();
+  }
+
+  /** Opens the session on the backend; the slot frees when it ends, however it ends. */
+  private admit(sid: string, events: SessionEvents): SttHandle {
+    const real = this.inner.open(sid, {
+      partial: (words, endpoint, audioMs) => events.partial(words, endpoint, audioMs),
+      final: (words: Word[], confidence, decodeMs) => {
+        done();
+        this.measure(decodeMs, audioBytes / 32);
+        events.final(words, confidence, decodeMs);
+      },
+      error: (err) => {
+        done();
+        events.error(err);
+      },
+    });
+    this.live++;
+    this.counts.opened++;
+    let open = true;
+    let audioBytes = 0;
+    const done = () => {
+      if (!open) return;
+      open = false;
+      this.live--;
+      this.next();
+    };
+    return {
+      audio: (pcm) => {
+        audioBytes += pcm.length;
+        real.audio(pcm);
+      },
+      wake: (wakeMs, marginMs) => real.wake(wakeMs, marginMs),
+      finish: () => real.finish(),
+      abort: () => {
+        real.abort();
+        done();
+      },
+    };
+  }
+
+  private measure(decodeMs: number, audioMs: number): void {
+    if (audioMs < 500) return; // too short to say anything about speed
+    const rtf = decodeMs / audioMs;
+    this.rtfAvg = this.rtfAvg === null ? rtf : this.rtfAvg + RTF_WEIGHT * (rtf - this.rtfAvg);
+  }
+
+  /** A slot freed: the oldest queued session takes it, and what it said so far is replayed. */
+  private next(): void {
+    while (this.live < this.limit && this.queue.length > 0) {
+      const q = this.queue.shift() as Queued;
+      clearTimeout(q.timer);
+      try {
+        q.real = this.admit(q.sid, q.events);
+      } catch (err) {
+        q.events.error(err instanceof VoiceError ? err : new VoiceError('VOICE_STT_FAILED', String(err)));
+        continue;
+      }
+      this.counts.dequeued++;
+      this.opts.log.info({ sessionId: q.sid, waitedMs: Date.now() - q.queuedAt, heldMs: Math.round(q.held.reduce((n, h) => n + (h.kind === 'audio' ? h.pcm.length : 0), 0) / 32) }, 'queued session admitted');
+      for (const h of q.held) this.replay(q.real, h);
+      q.held = [];
+    }
+  }
+
+  private unqueue(q: Queued): void {
+    clearTimeout(q.timer);
+    const i = this.queue.indexOf(q);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private expire(q: Queued): void {
+    if (q.real || q.aborted) return;
+    this.unqueue(q);
+    this.counts.refused++;
+    q.events.error(new VoiceError('VOICE_BUSY', `no decoder came free within stt.queueMs (${this.opts.queueMs} ms); session refused`, { live: this.live, limit: this.limit }));
+  }
+}
