@@ -103,5 +103,5 @@ test('the limit follows the measured decode speed: the warm capacity, or fewer w
   // One worker at 80 %: 12 warm decoders are more than pocketsphinx keeps up with in real time on one thread.
   const limit = a.limit;
   assert.equal(limit, Math.min(12, Math.floor(0.8 / rtf)));
-  assert.ok(limit < 12, `limit ${limit} at decode speed ${rtf}`);
+  assert.ok(limit < 12, `limit ${String(limit)} at decode speed ${String(rtf)}`);
 });
