@@ -80,9 +80,13 @@ export function configFileFromArgs(argv: string[], envName: string, env: NodeJS.
   return env[envName] || undefined;
 }
 
-/** argv without --config and its value (convict parses the rest as --key value overrides). */
+/**
+ * argv without --config and its value (convict parses the rest as --key value
+ * overrides). A key given twice keeps its last value, as command lines do
+ * (convict's parser would make an array of both and coerce it oddly).
+ */
 function argsWithoutConfig(argv: string[]): string[] {
-  const out: string[] = [];
+  const groups: { key: string; tokens: string[] }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--config' || a === '-c') {
@@ -90,9 +94,15 @@ function argsWithoutConfig(argv: string[]): string[] {
       continue;
     }
     if (a.startsWith('--config=')) continue;
-    out.push(a);
+    if (a.startsWith('--') && !a.includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+      groups.push({ key: a, tokens: [a, argv[i + 1]] });
+      i++;
+    } else {
+      groups.push({ key: a.startsWith('--') ? a.split('=')[0] : '', tokens: [a] });
+    }
   }
-  return out;
+  const last = new Map(groups.map((g, i) => [g.key, i]));
+  return groups.filter((g, i) => g.key === '' || last.get(g.key) === i).flatMap((g) => g.tokens);
 }
 
 /**

@@ -52,6 +52,18 @@ test('defaults < file < env < flags, and the result is frozen', () => {
   assert.ok(Object.isFrozen(config.session));
 });
 
+test('a flag given twice keeps its last value, in either form', () => {
+  const { config } = loadConfig<HubConfig>(hubSchema, {
+    prefix: 'VOICE_HUB',
+    argv: ['--stt-workers', '1', '--stt-warm-sessions', '4', '--reply-enabled', 'false', '--stt-warm-sessions=1', '--stt-workers', '3', '--stt-pocketsphinx-args=-topn 2', '--stt-pocketsphinx-args=-topn 3'],
+    env: {},
+  });
+  assert.equal(config.stt.workers, 3);
+  assert.equal(config.stt.warmSessions, 1);
+  assert.equal(config.reply.enabled, false);
+  assert.equal(config.stt.pocketsphinx.args, '-topn 3');
+});
+
 test('the example config files are valid', () => {
   loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: ['--config', path.join(ROOT, 'config', 'hub.example.json')], env: {} });
   const { config } = loadConfig<SatelliteConfig>(satelliteSchema, { prefix: 'VOICE_SAT', argv: ['--config', path.join(ROOT, 'config', 'satellite.example.json')], env: {} });
