@@ -38,6 +38,10 @@ export const ERROR_CODES = {
     setup: false,
     doc: 'A native engine process died: the speech-to-text process (a libvosk or pocketsphinx crash, such as a Kaldi assertion calling abort()) or the text-to-speech process. Only what it held fails with this error: the sessions it was decoding, the sentence it was speaking. The hub, its broker and the satellites carry on; the process is started again at once after a first crash, then after a doubling delay of up to 30 s while it keeps crashing. While it restarts, new sessions are refused with this code. The hub status counts the restarts (restarts under stt and tts in voice/hub/status).',
   },
+  VOICE_STT_TIMEOUT: {
+    setup: false,
+    doc: 'The recognizer did not return a session\'s final transcript in time: the wait is worked out from the audio it still had to decode at the measured decode speed, at most `session.finalTimeoutMs`. The last partial is published as the final transcript, marked incomplete (`incomplete: true`), and the recognizer is freed; the next session carries on.',
+  },
   VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
   VOICE_WAKE_ACCESS_KEY: { setup: true, doc: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.' },
   VOICE_WAKE_FAILED: { setup: false, doc: 'The wake-word engine failed to start or to process audio.' },

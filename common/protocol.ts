@@ -193,6 +193,8 @@ export interface TranscriptPayload {
   engine: string;
   confidence?: number;
   reason?: FinalReason;
+  /** Final only, when the recognizer did not answer in time (VOICE_STT_TIMEOUT): the text is its last partial, not a final decode. */
+  incomplete?: true;
   /** Final only: the transcript's words and where they lie, ms from the session's first audio byte (absent when the engine gives no times). */
   words?: { word: string; startMs: number; endMs: number }[];
   time: string;

@@ -52,6 +52,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   session: {
     partialIntervalMs: { doc: 'Least time between two partial transcripts of one session.', format: positiveInt('positiveInt'), default: 200 },
     timeoutMs: { doc: 'A session that receives no audio for this long ends (VOICE_SESSION_TIMEOUT) and its transcript so far is published.', format: positiveInt('positiveInt'), default: 4000 },
+    finalTimeoutMs: {
+      doc: 'The longest the hub waits for a final transcript after a session ends. Within it, the wait is worked out from the audio still to decode at the measured decode speed (and any time left in the queue, stt.queueMs), and again whenever the recognizer makes progress, so a session that is merely late is not dropped. Past it (VOICE_STT_TIMEOUT), the last partial is published as the final, marked incomplete.',
+      format: positiveInt('positiveInt'),
+      default: 30000,
+    },
     maxLengthMs: { doc: 'A session is finalised after this much audio after the wake word fired (reason max-length; the pre-roll before it does not count).', format: positiveInt('positiveInt'), default: 15000 },
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
@@ -116,7 +121,7 @@ export interface HubConfig {
     vosk: { model: string; library: string };
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };
-  session: { partialIntervalMs: number; timeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
+  session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

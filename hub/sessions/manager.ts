@@ -30,11 +30,14 @@ interface Session {
   reason?: FinalReason;
   finalRequestedAt?: number;
   idleTimer?: NodeJS.Timeout;
+  /** Audio the recognizer had decoded at its latest partial, ms, and that partial's words (a late final falls back on them). */
+  heardMs: number;
+  words: Word[];
 }
 
 const RECENT_LIMIT = 256;
-/** A worker that never answers a final request must not leak the session. */
-const FINAL_TIMEOUT_MS = 10000;
+/** The wait for a final when the STT backend cannot estimate it (no admission control in front). */
+const FINAL_WAIT_MS = 10000;
 /** A client that sends no audio/start (it is optional for third-party satellites) gets partials after this much audio. */
 const NO_START_MS = 1000;
 
@@ -133,11 +136,13 @@ export class SessionManager implements Feature {
       bytes: 0,
       state: 'live',
       out: new SessionTranscripts(source, this.ctx.config.session, publish),
+      heardMs: 0,
+      words: [],
       stt: null as unknown as SttHandle,
     };
     try {
       s.stt = this.stt.open(s.id, {
-        partial: (words, endpoint) => this.onPartial(s, words, endpoint),
+        partial: (words, endpoint, audioMs) => this.onPartial(s, words, endpoint, audioMs),
         final: (words, confidence, decodeMs) => this.onFinal(s, words, confidence, decodeMs),
         error: (err) => this.onSttError(s, err),
       });
@@ -213,8 +218,12 @@ export class SessionManager implements Feature {
    * behind real time still decodes its backlog before the final, and what it
    * hears on the way is published in order, before the final.
    */
-  private onPartial(s: Session, words: Word[], endpoint: boolean): void {
+  private onPartial(s: Session, words: Word[], endpoint: boolean, audioMs: number): void {
     if (!this.sessions.has(s.id)) return;
+    s.heardMs = audioMs;
+    s.words = words;
+    // Progress while finalising: the wait is worked out again from what is left to decode.
+    if (s.state === 'finalizing') this.awaitFinal(s);
     const text = s.out.heard(words);
     if (text === undefined) return;
     const cfg = this.ctx.config.session;
@@ -244,14 +253,34 @@ export class SessionManager implements Feature {
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
     if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
-    s.idleTimer = setTimeout(() => this.onSttError(s, new VoiceError('VOICE_STT_FAILED', 'the recognizer did not return a final result in time')), FINAL_TIMEOUT_MS);
-    s.idleTimer.unref();
+    this.awaitFinal(s);
     this.ctx.bus.emit('sessionFinalizing', { satellite: s.satellite, sessionId: s.id, reason });
     s.stt.finish();
   }
 
-  private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number): void {
+  /**
+   * Waits for the final as long as the audio still to decode needs at the
+   * measured speed (the STT backend's estimate, admission.ts), at most
+   * session.finalTimeoutMs from the request; then publishes the best partial.
+   */
+  private awaitFinal(s: Session): void {
+    clearTimeout(s.idleTimer);
+    const backlogMs = Math.max(0, s.bytes / BYTES_PER_MS - s.heardMs);
+    const left = this.ctx.config.session.finalTimeoutMs - (Date.now() - (s.finalRequestedAt ?? Date.now()));
+    s.idleTimer = setTimeout(() => this.onFinalLate(s, backlogMs), Math.max(0, Math.min(left, this.stt.finalWaitMs?.(s.id, backlogMs) ?? FINAL_WAIT_MS)));
+    s.idleTimer.unref();
+  }
+
+  /** No final in time: the latest partial becomes the final, marked incomplete, and the recognizer is freed. */
+  private onFinalLate(s: Session, backlogMs: number): void {
+    this.error(s.satellite, 'VOICE_STT_TIMEOUT', `no final transcript ${Date.now() - (s.finalRequestedAt ?? 0)} ms after it was asked for (${Math.round(backlogMs)} ms of audio were left to decode); the last partial is published as the final, marked incomplete`, s.id);
+    s.stt.abort();
+    this.onFinal(s, s.words, undefined, 0, true);
+  }
+
+  private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number, incomplete = false): void {
     const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', confidence);
+    if (incomplete) payload.incomplete = true;
     const text = payload.text;
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     payload.timings.finalizeMs = finalizeMs;

@@ -22,6 +22,10 @@ import type { SessionEvents, Stt, SttHandle } from './pool';
 const REALTIME_LOAD = 0.8;
 /** How much a new measurement moves the running decode speed. */
 const RTF_WEIGHT = 0.2;
+/** The decode speed assumed before one is measured (pocketsphinx's default decoder on a Raspberry Pi 4 class core, with margin). */
+const RTF_GUESS = 0.5;
+/** A final's wait: this much for the last decode and the message, plus twice what the backlog should take. */
+const FINAL_BASE_MS = 2000;
 
 type Held = { kind: 'audio'; pcm: Buffer } | { kind: 'wake'; wakeMs: number; marginMs: number } | { kind: 'finish' };
 
@@ -96,6 +100,18 @@ export class Admission implements Stt {
 
   get stats(): AdmissionStats {
     return { limit: this.limit, capacity: this.inner.capacity, live: this.live, queued: this.queue.length, ...this.counts, rtf: this.rtfAvg };
+  }
+
+  /**
+   * How long a session's final may take: FINAL_BASE_MS, plus twice the time
+   * its undecoded audio needs at the measured speed when the live sessions
+   * share the workers, plus what is left of its queue wait if it still waits.
+   */
+  finalWaitMs(sid: string, backlogMs: number): number {
+    const share = Math.max(1, this.live / Math.max(1, this.inner.workers));
+    const q = this.queue.find((x) => x.sid === sid);
+    const queued = q ? Math.max(0, this.opts.queueMs - (Date.now() - q.queuedAt)) : 0;
+    return Math.round(FINAL_BASE_MS + 2 * backlogMs * (this.rtfAvg ?? RTF_GUESS) * share + queued);
   }
 
   open(sid: string, events: SessionEvents): SttHandle {

@@ -48,6 +48,8 @@ export interface Stt {
   open(sid: string, events: SessionEvents): SttHandle;
   /** Recognizers each worker thread really holds (leak checks). */
   workerRecognizers(timeoutMs?: number): Promise<number[]>;
+  /** How long to wait for a session's final, with `backlogMs` of its audio not decoded yet (admission.ts estimates it; without, a fixed wait). */
+  finalWaitMs?(sid: string, backlogMs: number): number;
   stop(): Promise<void>;
 }
 
