@@ -163,6 +163,12 @@ export interface AudioStartPayload {
    * word produced. Absent when no wake word opened the session (listen, follow-up).
    */
   wakeMs?: number;
+  /**
+   * The satellite ends the utterance itself (its VAD sends the stop): the hub
+   * then lets its engine's endpoint end the session only once audio has
+   * stopped arriving, never while speech frames still come.
+   */
+  vad?: boolean;
   time: string;
 }
 
@@ -292,8 +298,15 @@ export function validateAudioStart(topic: string, o: Obj): AudioStartPayload {
     format: { encoding: str(topic, fo, 'encoding') as string, rate: num(topic, fo, 'rate') as number, channels: num(topic, fo, 'channels') as number },
     preRollMs: nonNegative(topic, o, 'preRollMs'),
     wakeMs: nonNegative(topic, o, 'wakeMs'),
+    vad: flag(topic, o, 'vad'),
     time: str(topic, o, 'time') as string,
   };
+}
+
+function flag(topic: string, o: Obj, key: string): boolean | undefined {
+  if (o[key] === undefined) return undefined;
+  if (typeof o[key] !== 'boolean') throw bad(topic, `"${key}" must be true or false`);
+  return o[key];
 }
 
 export function validateAudioStop(topic: string, o: Obj): AudioStopPayload {

@@ -80,6 +80,7 @@ test('listen opens a session at once (wake, audio start, pre-roll) while frames 
   assert.deepEqual(r.kinds(), ['wake', 'start', 'audio', 'audio', 'audio', 'audio']);
   assert.equal(r.json(0).wakeWord, 'listen');
   assert.equal(r.json(1).preRollMs, 320);
+  assert.equal(r.json(1).vad, true, 'the satellite says it ends utterances itself');
   assert.equal(r.queue.length, 5);
   assert.equal(r.state.kind, 'streaming');
   // The stuck frame's late detection does not act on the new state; the waiting frames stream into the session.

@@ -5,57 +5,34 @@
  * engine detects the endpoint, at the max length, when audio stops arriving,
  * or when the satellite goes offline. What a session publishes, without the
  * wake word's words, is transcripts.ts's; an engine endpoint needs a word of
- * the command. It tells the rest of the hub what
+ * the command, and a satellite that has its own VAD (audio/start vad) is
+ * ended by it only once its audio stops. How sessions end is book.ts's. It tells the rest of the hub what
  * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
  * sessionClosed); it calls no other feature. Every bad message gets a coded
  * error on the satellite's error topic.
  */
-import { type ErrorCode, toVoiceError, VoiceError } from '../../common/errors';
-import { BYTES_PER_MS, type CommandPayload, type FinalReason, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
+import { toVoiceError } from '../../common/errors';
+import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
-import { textOf, type Word } from '../stt/engine';
+import type { Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
+import { type Session, SessionBook } from './book';
 import { OrphanBuffer } from './orphans';
 import { SessionTranscripts } from './transcripts';
 
-interface Session {
-  id: string;
-  satellite: string;
-  room: string;
-  wakeAt: number;
-  bytes: number;
-  stt: SttHandle;
-  out: SessionTranscripts;
-  state: 'live' | 'finalizing';
-  reason?: FinalReason;
-  finalRequestedAt?: number;
-  idleTimer?: NodeJS.Timeout;
-  /** Audio the recognizer had decoded at its latest partial, ms, and that partial's words (a late final falls back on them). */
-  heardMs: number;
-  words: Word[];
-}
-
-const RECENT_LIMIT = 256;
-/** The wait for a final when the STT backend cannot estimate it (no admission control in front). */
-const FINAL_WAIT_MS = 10000;
+/** How long audio must have stopped, after an engine endpoint, before a satellite that has its own VAD is ended by it. */
+const ENDPOINT_QUIET_MS = 1000;
 /** A client that sends no audio/start (it is optional for third-party satellites) gets partials after this much audio. */
 const NO_START_MS = 1000;
 
-export class SessionManager implements Feature {
+export class SessionManager extends SessionBook implements Feature {
   readonly name = 'sessions';
   readonly subscriptions: string[];
   readonly handlers: TopicHandlers;
-  private readonly sessions = new Map<string, Session>(); // by session id
-  private readonly bySatellite = new Map<string, string>(); // satellite -> live session id
-  private readonly recent = new Set<string>(); // recently ended session ids: late frames are dropped quietly
   private readonly orphans: OrphanBuffer;
-  /** Counters for status, tests and benchmarks. */
-  readonly stats = { opened: 0, finalized: 0, errors: 0 };
 
-  constructor(
-    private readonly ctx: HubContext,
-    private readonly stt: Stt,
-  ) {
+  constructor(ctx: HubContext, stt: Stt) {
+    super(ctx, stt);
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];
     this.orphans = new OrphanBuffer((satellite, sessionId, n) =>
@@ -86,10 +63,6 @@ export class SessionManager implements Feature {
     });
   }
 
-  get liveCount(): number {
-    return this.sessions.size;
-  }
-
   /** Runs a replayed handler, reporting what it throws as the router would. */
   private run(t: { satellite: string; sessionId: string }, fn: () => void): void {
     try {
@@ -98,11 +71,6 @@ export class SessionManager implements Feature {
       this.stats.errors++;
       this.ctx.errors.reportError(err, 'VOICE_BAD_PAYLOAD', { satellite: t.satellite, sessionId: t.sessionId });
     }
-  }
-
-  private error(satellite: string, code: ErrorCode, message: string, sessionId: string | undefined): void {
-    this.stats.errors++;
-    this.ctx.errors.report(code, message, { satellite, sessionId });
   }
 
   private onWake(satellite: string, topic: string, payload: Buffer): void {
@@ -138,6 +106,8 @@ export class SessionManager implements Feature {
       out: new SessionTranscripts(source, this.ctx.config.session, publish),
       heardMs: 0,
       words: [],
+      vad: false,
+      endpointSeen: false,
       stt: null as unknown as SttHandle,
     };
     try {
@@ -178,6 +148,7 @@ export class SessionManager implements Feature {
     if (!s) return;
     if (formatMatches(a.format)) {
       s.out.wakeMs = a.wakeMs;
+      s.vad = a.vad === true;
       if (a.wakeMs !== undefined) s.stt.wake(a.wakeMs, this.ctx.config.session.wakeMarginMs);
       this.release(s);
       return;
@@ -228,104 +199,24 @@ export class SessionManager implements Feature {
     if (text === undefined) return;
     const cfg = this.ctx.config.session;
     if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
-      this.finalize(s, 'endpoint');
-      return;
+      // A satellite with its own VAD may still be sending speech (a decoder that lags says "endpoint" mid-sentence
+      // under load): the endpoint only counts once its audio stops (touch).
+      if (!s.vad) return this.finalize(s, 'endpoint');
+      s.endpointSeen = true;
+      this.touch(s);
     }
     s.out.offer(text);
   }
 
   private touch(s: Session): void {
     clearTimeout(s.idleTimer);
-    const ms = this.ctx.config.session.timeoutMs;
+    const ms = s.endpointSeen ? ENDPOINT_QUIET_MS : this.ctx.config.session.timeoutMs;
     s.idleTimer = setTimeout(() => {
+      if (s.endpointSeen) return this.finalize(s, 'endpoint');
       this.error(s.satellite, 'VOICE_SESSION_TIMEOUT', `no audio from ${s.satellite} for ${ms} ms; session ${s.id} ended`, s.id);
       this.finalize(s, 'timeout');
     }, ms);
     s.idleTimer.unref();
-  }
-
-  private finalize(s: Session, reason: FinalReason): void {
-    if (s.state !== 'live') return;
-    s.state = 'finalizing';
-    s.reason = reason;
-    s.finalRequestedAt = Date.now();
-    clearTimeout(s.idleTimer);
-    // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
-    // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
-    if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
-    this.awaitFinal(s);
-    this.ctx.bus.emit('sessionFinalizing', { satellite: s.satellite, sessionId: s.id, reason });
-    s.stt.finish();
-  }
-
-  /**
-   * Waits for the final as long as the audio still to decode needs at the
-   * measured speed (the STT backend's estimate, admission.ts), at most
-   * session.finalTimeoutMs from the request; then publishes the best partial.
-   */
-  private awaitFinal(s: Session): void {
-    clearTimeout(s.idleTimer);
-    const backlogMs = Math.max(0, s.bytes / BYTES_PER_MS - s.heardMs);
-    const left = this.ctx.config.session.finalTimeoutMs - (Date.now() - (s.finalRequestedAt ?? Date.now()));
-    s.idleTimer = setTimeout(() => this.onFinalLate(s, backlogMs), Math.max(0, Math.min(left, this.stt.finalWaitMs?.(s.id, backlogMs) ?? FINAL_WAIT_MS)));
-    s.idleTimer.unref();
-  }
-
-  /** No final in time: the latest partial becomes the final, marked incomplete, and the recognizer is freed. */
-  private onFinalLate(s: Session, backlogMs: number): void {
-    this.error(s.satellite, 'VOICE_STT_TIMEOUT', `no final transcript ${Date.now() - (s.finalRequestedAt ?? 0)} ms after it was asked for (${Math.round(backlogMs)} ms of audio were left to decode); the last partial is published as the final, marked incomplete`, s.id);
-    s.stt.abort();
-    this.onFinal(s, s.words, undefined, 0, true);
-  }
-
-  private onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number, incomplete = false): void {
-    const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', confidence);
-    if (incomplete) payload.incomplete = true;
-    const text = payload.text;
-    const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
-    payload.timings.finalizeMs = finalizeMs;
-    this.ctx.mqtt.publish(this.ctx.topics.transcript(s.satellite), JSON.stringify(payload), { qos: 1 });
-    this.stats.finalized++;
-    const wake = dropped.length > 0 ? { wakeMs: s.out.wakeMs, wakeWords: textOf(dropped) } : {};
-    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, reason: payload.reason, finalizeMs, decodeMs, audioMs: payload.timings.audioMs, ...wake }, 'final transcript');
-    this.ctx.bus.emit('transcript', payload);
-    this.end(s, payload.reason ?? 'stop');
-  }
-
-  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it); a refusal for VOICE_BUSY says so (the satellite plays its busy tone). */
-  private tellEnd(satellite: string, sessionId: string, code?: string): void {
-    const cmd: CommandPayload = code === 'VOICE_BUSY' ? { command: 'end', sessionId, reason: 'busy' } : { command: 'end', sessionId };
-    this.ctx.mqtt.publish(this.ctx.topics.command(satellite), JSON.stringify(cmd), { qos: 1 });
-  }
-
-  private onSttError(s: Session, err: VoiceError): void {
-    this.error(s.satellite, err.code, err.message, s.id);
-    // A session that failed while the satellite still streams: its audio would go nowhere. A refused
-    // one is told even when the satellite has stopped: it plays the busy tone.
-    if (s.state === 'live' || err.code === 'VOICE_BUSY') this.tellEnd(s.satellite, s.id, err.code);
-    s.stt.abort();
-    this.end(s, 'error');
-  }
-
-  private abort(s: Session): void {
-    s.stt.abort();
-    this.end(s, 'aborted');
-  }
-
-  private end(s: Session, reason: FinalReason | 'aborted'): void {
-    if (!this.sessions.has(s.id)) return;
-    s.out.clear();
-    clearTimeout(s.idleTimer);
-    this.sessions.delete(s.id);
-    if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
-    this.remember(s.id);
-    this.ctx.bus.emit('sessionClosed', { satellite: s.satellite, sessionId: s.id, reason });
-  }
-
-  /** An ended (or refused) session id: its late messages are dropped quietly. */
-  private remember(sessionId: string): void {
-    this.recent.add(sessionId);
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.values().next().value as string);
   }
 
   /** Ends every session (hub shutdown). */

@@ -37,7 +37,7 @@ export class SessionStreamer {
     const preRollMs = preRoll.reduce((n, b) => n + b.length / BYTES_PER_MS, 0);
     const wakeMs = heard ? preRollMs : undefined;
     const wake: WakePayload = { sessionId, wakeWord, score, time: now(), room: this.ctx.room };
-    const start: AudioStartPayload = { sessionId, format: { ...AUDIO_FORMAT }, preRollMs, wakeMs, time: now() };
+    const start: AudioStartPayload = { sessionId, format: { ...AUDIO_FORMAT }, preRollMs, wakeMs, vad: true, time: now() };
     publish(t.wake(satellite), JSON.stringify(wake), 1);
     publish(t.audioStart(satellite, sessionId), JSON.stringify(start), 1);
     for (const b of preRoll) publish(t.audio(satellite, sessionId), b, 0);
