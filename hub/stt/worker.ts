@@ -17,10 +17,15 @@ const post = (m: FromWorker) => port.postMessage(m);
 const { settings, shared, warm } = workerData as { settings: SttSettings; shared?: SharedModel; warm: number };
 const engine = createEngine(settings, shared);
 
+/** Decoded audio after which a partial is posted even if its text did not change, ms. */
+const PROGRESS_MS = 1000;
+
 interface Live {
   rec: SessionDecoder;
   lastPartial: string;
   samples: number;
+  /** Samples decoded when the last partial was posted. */
+  postedSamples: number;
   decodeMs: number;
 }
 const live = new Map<string, Live>();
@@ -51,7 +56,7 @@ port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'open':
       try {
-        live.set(m.sid, { rec: new SessionDecoder(() => engine.createRecognizer()), lastPartial: '', samples: 0, decodeMs: 0 });
+        live.set(m.sid, { rec: new SessionDecoder(() => engine.createRecognizer()), lastPartial: '', samples: 0, postedSamples: 0, decodeMs: 0 });
       } catch (err) {
         fail(m.sid, err);
       }
@@ -65,8 +70,10 @@ port.on('message', (m: ToWorker) => {
         const r = s.rec.accept(pcm);
         s.samples += pcm.length;
         s.decodeMs += performance.now() - t0;
-        if (r.partial !== s.lastPartial || r.endpoint) {
+        // Also every PROGRESS_MS of decoded audio: a hub waiting for a final sees the decoder is still working through its backlog.
+        if (r.partial !== s.lastPartial || r.endpoint || s.samples - s.postedSamples >= PROGRESS_MS * 16) {
           s.lastPartial = r.partial;
+          s.postedSamples = s.samples;
           post({ type: 'partial', sid: m.sid, words: r.words, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16) });
         }
       } catch (err) {

@@ -1,0 +1,63 @@
+/**
+ * A cold burst with real satellite processes (issue 15; test/burst-harness.ts):
+ * after the hub has idled, satellites say "hey jarvis" and a command at the
+ * same moment. Within the warm capacity every session gets its whole final
+ * transcript; far beyond it none is lost silently: each completes or is
+ * refused with VOICE_BUSY and the busy tone.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { burst, type BurstOutcome } from './burst-harness';
+import { type Proc, startHubProcess } from './helpers';
+
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.95 * xs.length) - 1)];
+const show = (o: BurstOutcome) => `${o.satellite} "${o.command}" -> ${o.text === undefined ? `no final (${o.errors.join(',') || 'nothing'})` : `"${o.text}" ${o.reason} ${o.stopToFinalMs} ms`}`;
+
+/**
+ * Stop -> final p95 allowed: twice what the bench (docs/benchmarks.md section 9) measured for 8 at once on this 2-core
+ * machine with the satellites on the same cores (3.6 s: the decoders fall behind real time there). Issue 15's 600 ms is a
+ * target the bench reports, not yet met.
+ */
+const P95_BOUND_MS = 7000;
+
+let hub: { proc: Proc; url: string };
+before(async () => {
+  hub = await startHubProcess(['--reply-enabled', 'false']);
+});
+after(async () => {
+  await hub?.proc.stop();
+});
+
+for (const n of [4, 8]) {
+  test(`${n} satellites at once after idle: every session gets a complete final, stop -> final p95 within ${P95_BOUND_MS} ms`, async (t) => {
+    const out = await burst(hub.url, n, { tag: `cold${n}-`, idleMs: 4000 });
+    for (const o of out) t.diagnostic(show(o));
+    const lat = out.map((o) => o.stopToFinalMs ?? Number.POSITIVE_INFINITY);
+    t.diagnostic(`stop -> final p95 ${p95(lat)} ms`);
+    for (const o of out) {
+      assert.ok(o.text !== undefined, `no final: ${show(o)}`);
+      assert.equal(o.incomplete, false, show(o));
+      assert.deepEqual(o.errors, [], show(o));
+      assert.equal(o.reason, 'stop', `ended by the satellite's stop, not cut short: ${show(o)}`);
+      assert.ok((o.wer ?? 1) <= 0.5, `a whole command: ${show(o)}`);
+    }
+    assert.ok(p95(lat) <= P95_BOUND_MS, `stop -> final p95 ${p95(lat)} ms`);
+  });
+}
+
+test('8 satellites at once on a hub that decodes 2 and queues for 1 s: none is lost silently; each completes or is refused with VOICE_BUSY and the busy tone', async (t) => {
+  const small = await startHubProcess(['--reply-enabled', 'false', '--stt-warm-sessions', '2', '--stt-queue-ms', '1000']);
+  t.after(() => small.proc.stop());
+  const out = await burst(small.url, 8, { tag: 'over-', idleMs: 3000 });
+  for (const o of out) t.diagnostic(show(o));
+  const completed = out.filter((o) => o.text !== undefined);
+  const refused = out.filter((o) => o.text === undefined);
+  for (const o of completed) assert.deepEqual(o.errors, [], show(o));
+  for (const o of refused) {
+    assert.deepEqual(o.errors, ['VOICE_BUSY'], show(o));
+    assert.equal(o.busyTone, true, `busy tone: ${show(o)}`);
+  }
+  assert.ok(completed.length >= 2, `${completed.length} completed`);
+  assert.ok(refused.length >= 1, 'beyond capacity some are refused');
+  assert.equal(completed.length + refused.length, 8);
+});
