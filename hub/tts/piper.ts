@@ -60,8 +60,8 @@ export class PiperEngine implements TtsEngine {
   /**
    * Intra-op threads when tts.piper.threads is 0: half the cores, 1 to 4. Measured on 2 cores
    * (docs/benchmarks.md section 7): a second thread speeds one sentence up only while the other core is
-   * idle, and on a hub it is not (STT, the broker); when it is busy, 2 threads are slower than 1 and cost
-   * more CPU.
+   * idle (143 -> 79 ms), and on a hub it is not (STT, the broker); with it busy, 2 threads were slower than
+   * 1 (196 against 142 ms) and cost 65 % more CPU.
    */
   static defaultThreads(cores = os.availableParallelism()): number {
     return Math.max(1, Math.min(4, Math.floor(cores / 2)));
