@@ -93,6 +93,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       voice: { doc: 'Piper voice .onnx file (its config is the same path + .json).', format: String, default: 'models/en_US-lessac-medium.onnx' },
       speaker: { doc: "Speaker id for multi-speaker Piper voices: 0 to the voice's num_speakers - 1 (speaker_id_map in its .onnx.json names them); 0 for a single-speaker voice. Out of range, the voice is refused at start (VOICE_TTS_SPEAKER_INVALID).", format: nonNegativeInt('nonNegativeInt'), default: 0 },
       lengthScale: { doc: "Speaking rate: >1 slower, <1 faster; 0 uses the voice's own setting.", format: Number, default: 0 },
+      threads: {
+        doc: 'ONNX Runtime intra-op threads for Piper inference, in the TTS process. 0 = half the CPU cores, 1 to 4 (1 on a 2-core hub). Measured on 2 cores (docs/benchmarks.md section 7, the heavy fixture voice, ~0.1 s of inference per second of audio on one core, one 1.3 s sentence): 1 thread 143 ms; 2 threads 79 ms while the other core is idle, but 196 ms (1 thread: 142) and 65 % more CPU while it is busy, as STT and the broker keep it on a hub; during back-to-back synthesis the broker\'s forwarding p99 was 5.0 ms with 1 thread, 6.8 ms with 2. More threads only help on idle cores.',
+        format: nonNegativeInt('nonNegativeInt'),
+        default: 0,
+      },
     },
     flite: {
       binary: { doc: 'flite executable.', format: String, default: 'flite' },
@@ -138,7 +143,7 @@ export interface HubConfig {
   tts: {
     engine: 'auto' | 'piper' | 'flite';
     sentenceSilenceMs: number;
-    piper: { voice: string; speaker: number; lengthScale: number };
+    piper: { voice: string; speaker: number; lengthScale: number; threads: number };
     flite: { binary: string; voice: string };
   };
   log: { level: string };

@@ -31,7 +31,7 @@ import { Router } from './router';
 import { SessionManager } from './sessions/manager';
 import { Admission } from './stt/admission';
 import type { SttProcess } from './stt/process';
-import type { TtsEngine } from './tts/engine';
+import type { TtsProcess } from './tts/process';
 
 export class Hub {
   readonly config: HubConfig;
@@ -49,7 +49,7 @@ export class Hub {
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
   private sttEngine?: Resolved<SttProcess>;
-  private ttsEngine?: Resolved<TtsEngine>;
+  private ttsEngine?: Resolved<TtsProcess>;
   /** Why no TTS runs when replies are on (text-only replies). */
   private ttsError?: { code: string; message: string };
   private features: Feature[] = [];
@@ -72,7 +72,8 @@ export class Hub {
     return this.sttEngine?.engine;
   }
 
-  get tts(): TtsEngine | undefined {
+  /** The TTS process (undefined when replies are off or no engine could start). */
+  get tts(): TtsProcess | undefined {
     return this.ttsEngine?.engine;
   }
 
@@ -84,7 +85,7 @@ export class Hub {
       const tts = this.ttsEngine;
       const a = this.admission?.stats;
       p.stt = { engine: stt?.engine.engineName, workers: stt?.engine.workers, capacity: stt?.engine.capacity, limit: a?.limit, live: a?.live, queued: a?.queued, refused: a?.refused, restarts: stt?.engine.restarts, fallback: stt?.fallback };
-      p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, fallback: tts?.fallback, error: this.ttsError };
+      p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, restarts: tts?.engine.restarts, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();
     }
@@ -155,7 +156,7 @@ export class Hub {
   private async startTts(): Promise<void> {
     try {
       this.ttsEngine = await startTts(this.config.tts, this.log.child({ module: 'tts' }));
-      this.log.info({ engine: this.ttsEngine.name, rate: this.ttsEngine.engine.format.rate }, 'text-to-speech ready');
+      this.log.info({ engine: this.ttsEngine.name, rate: this.ttsEngine.engine.format.rate, threads: this.ttsEngine.engine.threads, pid: this.ttsEngine.engine.pid }, 'text-to-speech ready');
     } catch (err) {
       // A Piper voice named explicitly must work; otherwise the hub still transcribes and answers in text.
       if (this.config.tts.engine === 'piper') throw err;

@@ -15,9 +15,7 @@ import type { SttEngineName } from './stt/engine';
 import { SttPool } from './stt/pool';
 import { SttProcess } from './stt/process';
 import { looksLikeVoskModel } from './stt/vosk';
-import type { TtsEngine } from './tts/engine';
-import { FliteEngine } from './tts/flite';
-import { PiperEngine } from './tts/piper';
+import { TtsProcess } from './tts/process';
 
 export interface Candidate<T> {
   name: string;
@@ -81,20 +79,24 @@ export function startStt(c: HubConfig['stt'], log: Logger): Promise<Resolved<Stt
   ], log);
 }
 
-/** Text to speech: Piper when its voice is installed, else flite. */
-export function startTts(c: HubConfig['tts'], log: Logger): Promise<Resolved<TtsEngine>> {
-  const start = (make: () => TtsEngine) => async () => {
-    const e = make();
+/**
+ * Text to speech: Piper when its voice is installed, else flite. Each
+ * candidate runs in a TTS process of its own (hub/tts/process.ts), which
+ * answers its engine's load error with the engine's code.
+ */
+export function startTts(c: HubConfig['tts'], log: Logger): Promise<Resolved<TtsProcess>> {
+  const proc = (engine: 'piper' | 'flite') => async () => {
+    const p = new TtsProcess({ engine, piper: c.piper, flite: c.flite, logLevel: log.level }, log);
     try {
-      await e.start();
+      await p.start();
     } catch (err) {
-      await e.stop().catch(() => undefined);
+      await p.stop();
       throw toVoiceError(err, 'VOICE_TTS_FAILED');
     }
-    return e;
+    return p;
   };
   return resolveEngine('tts', c.engine, [
-    { name: 'piper', installed: () => fs.existsSync(path.resolve(c.piper.voice)), start: start(() => new PiperEngine(c.piper, log)) },
-    { name: 'flite', installed: () => true, start: start(() => new FliteEngine(c.flite.binary, c.flite.voice)) },
+    { name: 'piper', installed: () => fs.existsSync(path.resolve(c.piper.voice)), start: proc('piper') },
+    { name: 'flite', installed: () => true, start: proc('flite') },
   ], log);
 }

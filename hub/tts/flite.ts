@@ -15,6 +15,8 @@ export class FliteEngine implements TtsEngine {
   constructor(
     private readonly binary: string,
     private readonly voice: string,
+    /** Where flite writes its WAV files (the TTS process gives its own directory, which the hub removes if the process dies). */
+    private readonly dir = os.tmpdir(),
   ) {}
 
   async start(): Promise<void> {
@@ -33,7 +35,7 @@ export class FliteEngine implements TtsEngine {
 
   private run(text: string, signal: AbortSignal): Promise<Buffer> {
     // flite writes a file (it cannot write WAV to the socket Node gives a child as stdout).
-    const file = path.join(os.tmpdir(), `voice-hub-flite-${process.pid}-${randomUUID()}.wav`);
+    const file = path.join(this.dir, `voice-hub-flite-${process.pid}-${randomUUID()}.wav`);
     const read = (): Buffer => {
       try {
         return fs.readFileSync(file);

@@ -9,12 +9,15 @@
  * - phonemes -> ids with the voice's phoneme_id_map (BOS ^, pad _ after every
  *   phoneme, EOS $); phonemes the map lacks are skipped and logged, as
  *   upstream does;
- * - inference on onnxruntime-node, one sentence at a time: input [1,N] int64,
+ * - inference on onnxruntime-node, one sentence at a time, with
+ *   tts.piper.threads intra-op threads (in the TTS process, hub/tts/host.ts,
+ *   so its synchronous run() never stalls the hub): input [1,N] int64,
  *   input_lengths [1], scales [3] (noise, length, noise_w), sid [1] for
  *   multi-speaker voices; output float32 [1,1,T] at audio.sample_rate,
  *   normalised to int16 like Piper does.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import pino from 'pino';
@@ -33,6 +36,8 @@ export interface PiperOptions {
   voice: string;
   speaker: number;
   lengthScale: number;
+  /** ONNX Runtime intra-op threads; 0 or absent: PiperEngine.defaultThreads(). */
+  threads?: number;
 }
 
 export class PiperEngine implements TtsEngine {
@@ -52,6 +57,21 @@ export class PiperEngine implements TtsEngine {
     return `${voice}.json`;
   }
 
+  /**
+   * Intra-op threads when tts.piper.threads is 0: half the cores, 1 to 4. Measured on 2 cores
+   * (docs/benchmarks.md section 7): a second thread speeds one sentence up only while the other core is
+   * idle (143 -> 79 ms), and on a hub it is not (STT, the broker); with it busy, 2 threads were slower than
+   * 1 (196 against 142 ms) and cost 65 % more CPU.
+   */
+  static defaultThreads(cores = os.availableParallelism()): number {
+    return Math.max(1, Math.min(4, Math.floor(cores / 2)));
+  }
+
+  /** The intra-op threads the session runs with. */
+  get threads(): number {
+    return this.opts.threads || PiperEngine.defaultThreads();
+  }
+
   async start(): Promise<void> {
     const file = path.resolve(this.opts.voice);
     const cfgPath = PiperEngine.configPath(file);
@@ -62,7 +82,7 @@ export class PiperEngine implements TtsEngine {
     this.format = { encoding: 's16le', rate: this.voice.sampleRate, channels: 1 };
     try {
       this.ort = await import('onnxruntime-node');
-      this.session = await this.ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      this.session = await this.ort.InferenceSession.create(file, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
     } catch (err) {
       throw new VoiceError('VOICE_TTS_VOICE_INVALID', `Piper voice ${file} could not be loaded: ${(err as Error).message}`, undefined, { cause: err });
     }
