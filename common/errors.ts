@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   VOICE_SESSION_LIMIT: { setup: false, doc: 'The hub already runs stt.maxSessions live sessions. The wake is refused; raise the limit or add workers.' },
   VOICE_BUSY: {
     setup: false,
-    doc: 'The hub is decoding all the sessions it can at once (its warm capacity, capacity under stt in the hub status, or fewer when the measured decode speed says the workers would fall behind real time), and no decoder came free within `stt.queueMs` (at once when it is 0). The session is refused: the hub tells the satellite to end it with reason busy, and the satellite stops streaming and plays a short busy tone. Nothing was transcribed; say it again in a moment.',
+    doc: 'The hub is decoding all the sessions it can at once (its warm capacity, capacity under stt in the hub status, or fewer when the measured decode speed says the workers would fall behind real time), and no decoder came free within `stt.queueMs` after the session\'s audio stopped (at once when it is 0). The session is refused: the hub tells the satellite to end it with reason busy, and the satellite stops streaming and plays a short busy tone. Nothing was transcribed; say it again in a moment.',
   },
   VOICE_SESSION_TIMEOUT: { setup: false, doc: 'A satellite stopped sending audio for `session.timeoutMs` (hub). The hub finalises what it heard and frees the recognizer.' },
   VOICE_STT_MODEL_MISSING: { setup: true, doc: 'The speech-to-text model directory does not exist or lacks its files. Put a model under models/ (see models/README.md) or set the path in the config.' },

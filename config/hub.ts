@@ -23,7 +23,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     workers: { doc: 'Decoder worker threads; 0 = one per CPU core. A Vosk model is loaded once and shared by all of them (more workers cost threads, not models); pocketsphinx loads its model per decoder.', format: nonNegativeInt('nonNegativeInt'), default: 0 },
     maxSessions: { doc: 'Most sessions decoded at once; further wakes get VOICE_SESSION_LIMIT.', format: positiveInt('positiveInt'), default: 32 },
     queueMs: {
-      doc: 'A wake that comes while the hub decodes all the sessions it can at once waits this long for one to end: its audio is kept and decoded, faster than real time, once a decoder is free. A session still waiting after this long, or any such wake when it is 0, is refused with VOICE_BUSY (the satellite plays a busy tone).',
+      doc: 'A wake that comes while the hub decodes all the sessions it can at once is queued: the person goes on speaking, its audio is kept and decoded, faster than real time, once a decoder is free. The wait that counts is the one after they stop: a session still queued this long after its audio stopped, or any such wake when it is 0, is refused with VOICE_BUSY (the satellite plays a busy tone). While the person speaks, session.maxLengthMs and session.timeoutMs bound the session as any other. Queued sessions outlive a restart of the STT process and are decoded by the new one.',
       format: nonNegativeInt('nonNegativeInt'),
       default: 3000,
     },

@@ -120,7 +120,9 @@ export class Hub {
     const ctx: HubContext = { config: c, mqtt: this.mqtt, topics: this.topics, bus: this.bus, registry: this.registry, errors: this.errors, log: this.log };
     const child = (module: string): HubContext => ({ ...ctx, log: this.log.child({ module }) });
     this.registry.attach(child('registry'));
-    this.admission = new Admission(this.sttEngine.engine, { queueMs: c.stt.queueMs, log: this.log.child({ module: 'admission' }) });
+    const admission = new Admission(this.sttEngine.engine, { queueMs: c.stt.queueMs, log: this.log.child({ module: 'admission' }) });
+    this.sttEngine.engine.onReplaced(() => admission.resume());
+    this.admission = admission;
     this.sessions = new SessionManager(child('sessions'), this.admission);
     this.features = [this.registry, this.sessions];
     if (c.reply.enabled) {

@@ -89,12 +89,15 @@ export class EngineProcess<I, R, In extends { type: string }, Out> {
       this.child = child;
       this.ready = false;
       let started = false;
+      // This child's own readiness: the supervisor's flag belongs to whichever child is current.
+      let childReady = false;
       child.on('message', (raw: unknown) => {
         const m = raw as ChildStartMessage<R> | Out;
         if (!started) {
           const s = m as ChildStartMessage<R>;
           if (s.type === 'ready') {
             started = true;
+            childReady = true;
             this.ready = true;
             log.info({ pid: child.pid, generation: this.restarts }, `${kind} engine process ready`);
             this.opts.onReady?.(s.ready);
@@ -110,7 +113,7 @@ export class EngineProcess<I, R, In extends { type: string }, Out> {
       });
       child.on('error', (err) => log.error({ err }, `${kind} engine process error`));
       child.once('exit', (code, signal) => {
-        const wasReady = this.ready;
+        const wasReady = childReady;
         if (this.child === child) {
           this.child = undefined;
           this.ready = false;

@@ -2,14 +2,33 @@
  * A cold burst (issue 15), shared by test/burst.test.ts and the bench: N real
  * satellite processes, each reading a microphone the harness feeds (a FIFO),
  * hear only the room's noise floor for a while (they warm up; the hub idles),
- * then all say "hey jarvis" and a different command at the same moment. For
+ * then all say "hey jarvis" and a different command (BURST_COMMANDS) at the same moment. For
  * each satellite: the session's outcome (a final transcript, or refused with
  * VOICE_BUSY and the busy tone played), and stop -> final time.
  */
 import * as path from 'node:path';
-import { ACCURACY_COMMANDS } from './accuracy-corpus';
 import { Collector, FifoMic, jsonOf, type Proc, runNode, silence, speak, TMP, wer } from './helpers';
 import { noisy } from './speech-fixtures';
+
+/**
+ * The commands the satellites say (cycled past ten): ones pocketsphinx alone
+ * transcribes word for word from flite over the noise bed (checked at three
+ * stretches of the bed each), so a final that misses words is the
+ * pipeline's fault, not the recognizer's. test/accuracy-corpus.ts has the
+ * hard ones; accuracy is measured there.
+ */
+export const BURST_COMMANDS: readonly string[] = [
+  'what time is it',
+  'close the blinds in the office',
+  'stop the music',
+  'set the thermostat to seventy degrees',
+  'start the dishwasher',
+  'cancel my alarm for tomorrow',
+  'switch off the fan in the bedroom',
+  'wake me up at seven thirty',
+  'read my messages',
+  'play the news on the radio',
+];
 
 export interface BurstOutcome {
   satellite: string;
@@ -48,7 +67,7 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
     await Promise.all(mics.map((m) => m.open(60000)));
     // The same noise floor everywhere at first; each satellite its own stretch of the bed.
     await Promise.all(mics.map((m, i) => m.play(noisy(silence(opts.idleMs ?? 3000), { offsetMs: i * 7919 }))));
-    const commands = ids.map((_, i) => ACCURACY_COMMANDS[i % ACCURACY_COMMANDS.length]);
+    const commands = ids.map((_, i) => BURST_COMMANDS[i % BURST_COMMANDS.length]);
     const from = col.messages.length;
     await Promise.all(mics.map((m, i) => m.play(noisy(Buffer.concat([silence(300), speak('hey jarvis'), silence(300), speak(commands[i]), silence(1500)]), { offsetMs: i * 3001 }))));
     // Room noise goes on while the hub answers (a microphone never stops).
@@ -86,6 +105,16 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
       }
     };
     const results = await Promise.all(ids.map((id, i) => outcome(id, commands[i])));
+    // Past the hub's grace for stray messages (1 s): an error that came after an outcome counts too.
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const o of results) {
+      const sid = o.sessionId;
+      if (sid === undefined) continue;
+      o.errors = col.messages
+        .slice(from)
+        .filter((m) => m.topic === `voice/satellite/${o.satellite}/error` && String(jsonOf(m).sessionId) === sid)
+        .map((m) => String(jsonOf(m).code));
+    }
     done = true;
     await tail;
     return results;

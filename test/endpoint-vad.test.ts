@@ -16,16 +16,23 @@ import { startHub } from './hub-helpers';
 
 const noise = new Noise(33);
 
-async function session(c: MqttClient, sat: string, vad: boolean | undefined, pcm: Buffer): Promise<{ sid: string; sentAt: number }> {
+/** Sends `parts` at real-time pace: audio, or (a number) that many ms in which no frame is sent (the network stalls). */
+async function session(c: MqttClient, sat: string, vad: boolean | undefined, ...parts: (Buffer | number)[]): Promise<{ sid: string; sentAt: number }> {
   const sid = randomUUID();
   const time = new Date().toISOString();
   await c.publishAsync(`voice/satellite/${sat}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
   await c.publishAsync(`voice/satellite/${sat}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, preRollMs: 0, vad, time }), { qos: 1 });
-  const t0 = Date.now();
-  for (let off = 0, i = 0; off < pcm.length; off += 3200, i++) {
-    const due = t0 + i * 100 - Date.now();
-    if (due > 0) await sleep(due);
-    await c.publishAsync(`voice/satellite/${sat}/audio/${sid}`, pcm.subarray(off, off + 3200), { qos: 0 });
+  let next = Date.now();
+  for (const pcm of parts) {
+    if (typeof pcm === 'number') {
+      next += pcm;
+      continue;
+    }
+    for (let off = 0; off < pcm.length; off += 3200, next += 100) {
+      const due = next - Date.now();
+      if (due > 0) await sleep(due);
+      await c.publishAsync(`voice/satellite/${sat}/audio/${sid}`, pcm.subarray(off, off + 3200), { qos: 0 });
+    }
   }
   return { sid, sentAt: Date.now() };
 }
@@ -51,4 +58,27 @@ test('an engine endpoint inside a sentence ends a session without its own VAD th
   assert.match(String(v.text), /hall/, `the whole sentence: "${String(v.text)}"`);
   assert.equal(v.reason, 'endpoint', 'ended by the endpoint once the audio stopped, not by session.timeoutMs');
   assert.ok(fin.at >= withVad.sentAt + 900 && fin.at - withVad.sentAt < 4000, `final ${fin.at - withVad.sentAt} ms after the last frame`);
+});
+
+test('an endpoint the person spoke past no longer counts: a later stall in the audio (over a second) does not end the session', async (t) => {
+  const hub = await startHub(['--reply-enabled', 'false', '--session-endpoint-min-ms', '500', '--session-timeout-ms', '8000']);
+  t.after(() => hub.stop());
+  const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/transcript']);
+  t.after(() => col.end());
+  // The engine endpoints in the pause after "kitchen light"; the person goes on; right after "hall light" the network
+  // holds the frames for 1.5 s (nothing arrives), then "and the garage" follows.
+  const s = await session(
+    col.client,
+    'stall',
+    true,
+    Buffer.concat([noise.floor(300), noisySpeech('turn off the kitchen light', noise), noise.floor(1500), noisySpeech('and the hall light', noise)]),
+    1500,
+    Buffer.concat([noisySpeech('and the garage', noise), noise.floor(2500)]),
+  );
+  const fin = await col.next((tp, pl) => tp === 'voice/satellite/stall/transcript' && jsonOf({ payload: pl }).sessionId === s.sid, 15000);
+  const v = jsonOf(fin);
+  // Ended at the stall, the final would come before the rest was even sent (recognition after a stall is poor, so this
+  // is judged by time: the session lasted to the end of the audio, and ended by the endpoint in the noise after it).
+  assert.ok(fin.at >= s.sentAt + 900, `final ${fin.at - s.sentAt} ms after the last frame: "${String(v.text)}"`);
+  assert.equal(v.reason, 'endpoint');
 });

@@ -33,6 +33,8 @@ export interface Session {
   vad: boolean;
   /** The engine found an endpoint in such a session: it ends once no audio came for ENDPOINT_QUIET_MS. */
   endpointSeen: boolean;
+  /** The text when the engine last said "endpoint": new words after it mean the person spoke on, and the endpoint no longer counts. */
+  endpointText?: string;
 }
 
 const RECENT_LIMIT = 256;

@@ -123,6 +123,8 @@ export class SessionManager extends SessionBook implements Feature {
       this.error(satellite, e.code, e.message, w.sessionId);
       this.remember(w.sessionId);
       this.tellEnd(satellite, w.sessionId, e.code);
+      // Frames that came before the wake belong to the refused session: drop them quietly, not as unknown later.
+      this.orphans.adopt(w.sessionId);
       return;
     }
     this.sessions.set(s.id, s);
@@ -198,11 +200,17 @@ export class SessionManager extends SessionBook implements Feature {
     const text = s.out.heard(words);
     if (text === undefined) return;
     const cfg = this.ctx.config.session;
+    if (!endpoint && s.endpointSeen && s.state === 'live' && text !== s.endpointText) {
+      // Words after the endpoint: the person went on speaking, and only an endpoint after them counts.
+      s.endpointSeen = false;
+      this.touch(s);
+    }
     if (endpoint && s.state === 'live' && cfg.endpoint && s.bytes / BYTES_PER_MS >= cfg.endpointMinMs && text !== '') {
       // A satellite with its own VAD may still be sending speech (a decoder that lags says "endpoint" mid-sentence
       // under load): the endpoint only counts once its audio stops (touch).
       if (!s.vad) return this.finalize(s, 'endpoint');
       s.endpointSeen = true;
+      s.endpointText = text;
       this.touch(s);
     }
     s.out.offer(text);

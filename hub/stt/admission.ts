@@ -5,12 +5,17 @@
  * - knows its limit: the warm capacity (`stt.capacity`), and, once sessions
  *   have been decoded, how many the STT workers keep up with at the measured
  *   decode time per audio second (`workers x REALTIME_LOAD / rtf`);
- * - opens a session at once under the limit; over it, queues the session
- *   for up to `stt.queueMs`: its messages (audio, wake, finish) are held and
- *   replayed, oldest session first, when a slot frees; the decoder then
- *   catches up faster than real time;
+ * - opens a session at once under the limit; over it, queues the session:
+ *   its messages (audio, wake, finish) are held and replayed, oldest session
+ *   first, when a slot frees; the decoder then catches up faster than real
+ *   time. The person goes on speaking meanwhile (what they say is kept), so
+ *   the wait that counts is the one after they stop: at most `stt.queueMs`
+ *   from the session's finish (its length is bounded by the session
+ *   manager's session.maxLengthMs and session.timeoutMs);
  * - refuses with VOICE_BUSY a wake that cannot even be queued (`stt.queueMs`
- *   0), and a queued session whose wait ran out.
+ *   0), and a queued session still waiting `stt.queueMs` after its finish;
+ * - stops admitting while the backend cannot open sessions (the STT process
+ *   is restarting): queued sessions wait for it, within their bound.
  * It counts sessions opened, queued and refused, for the hub's status.
  */
 import { VoiceError } from '../../common/errors';
@@ -34,7 +39,9 @@ interface Queued {
   events: SessionEvents;
   held: Held[];
   queuedAt: number;
-  timer: NodeJS.Timeout;
+  /** When the session's finish came (its wait for a decoder is counted from there). */
+  finishedAt?: number;
+  timer?: NodeJS.Timeout;
   /** The handle the session manager holds: replays into `real` once the session is admitted. */
   real?: SttHandle;
   aborted: boolean;
@@ -91,6 +98,11 @@ export class Admission implements Stt {
     return this.inner.stop();
   }
 
+  /** The backend can open sessions again (a replaced STT process is ready): queued sessions go first. */
+  resume(): void {
+    this.next();
+  }
+
   /** Sessions decoded at once now. */
   get limit(): number {
     const cap = Math.max(1, this.inner.capacity);
@@ -110,25 +122,33 @@ export class Admission implements Stt {
   finalWaitMs(sid: string, backlogMs: number): number {
     const share = Math.max(1, this.live / Math.max(1, this.inner.workers));
     const q = this.queue.find((x) => x.sid === sid);
-    const queued = q ? Math.max(0, this.opts.queueMs - (Date.now() - q.queuedAt)) : 0;
+    const queued = q ? Math.max(0, this.opts.queueMs - (Date.now() - (q.finishedAt ?? Date.now()))) : 0;
     return Math.round(FINAL_BASE_MS + 2 * backlogMs * (this.rtfAvg ?? RTF_GUESS) * share + queued);
   }
 
   open(sid: string, events: SessionEvents): SttHandle {
+    // A limit that rose since the last slot freed lets the queue move first: the oldest wake goes first.
+    this.next();
     if (this.live < this.limit && this.queue.length === 0) return this.admit(sid, events);
     if (this.opts.queueMs <= 0) {
       this.counts.refused++;
       throw new VoiceError('VOICE_BUSY', `the hub is decoding ${this.live} sessions, all it can at once (stt.capacity ${this.inner.capacity}); wake refused`, { live: this.live, limit: this.limit });
     }
-    const q: Queued = { sid, events, held: [], queuedAt: Date.now(), aborted: false, timer: setTimeout(() => this.expire(q), this.opts.queueMs) };
-    q.timer.unref();
+    const q: Queued = { sid, events, held: [], queuedAt: Date.now(), aborted: false };
     this.queue.push(q);
     this.opts.log.info({ sessionId: sid, live: this.live, queued: this.queue.length }, 'session queued: the hub is at its decoding limit');
     const held = (h: Held) => (q.real ? this.replay(q.real, h) : q.held.push(h));
     return {
       audio: (pcm) => held({ kind: 'audio', pcm: Buffer.from(pcm) }),
       wake: (wakeMs, marginMs) => held({ kind: 'wake', wakeMs, marginMs }),
-      finish: () => held({ kind: 'finish' }),
+      finish: () => {
+        if (!q.real && !q.aborted && q.finishedAt === undefined) {
+          q.finishedAt = Date.now();
+          q.timer = setTimeout(() => this.expire(q), this.opts.queueMs);
+          q.timer.unref();
+        }
+        held({ kind: 'finish' });
+      },
       abort: () => {
         if (q.real) return q.real.abort();
         q.aborted = true;
@@ -148,8 +168,9 @@ export class Admission implements Stt {
     const real = this.inner.open(sid, {
       partial: (words, endpoint, audioMs) => events.partial(words, endpoint, audioMs),
       final: (words: Word[], confidence, decodeMs) => {
-        done();
+        // Measured first: the slot it frees goes by the limit the new figure gives.
         this.measure(decodeMs, audioBytes / 32);
+        done();
         events.final(words, confidence, decodeMs);
       },
       error: (err) => {
@@ -189,15 +210,20 @@ export class Admission implements Stt {
 
   /** A slot freed: the oldest queued session takes it, and what it said so far is replayed. */
   private next(): void {
-    while (this.live < this.limit && this.queue.length > 0) {
-      const q = this.queue.shift() as Queued;
-      clearTimeout(q.timer);
+    while (this.live < this.limit && this.queue.length > 0 && this.inner.accepting !== false) {
+      const q = this.queue[0];
+      let real: SttHandle;
       try {
-        q.real = this.admit(q.sid, q.events);
+        real = this.admit(q.sid, q.events);
       } catch (err) {
+        // The backend cannot take sessions now (the STT process is restarting): the queue waits for resume().
+        if (err instanceof VoiceError && err.code === 'VOICE_ENGINE_CRASHED') return;
+        this.unqueue(q);
         q.events.error(err instanceof VoiceError ? err : new VoiceError('VOICE_STT_FAILED', String(err)));
         continue;
       }
+      this.unqueue(q);
+      q.real = real;
       this.counts.dequeued++;
       this.opts.log.info({ sessionId: q.sid, waitedMs: Date.now() - q.queuedAt, heldMs: Math.round(q.held.reduce((n, h) => n + (h.kind === 'audio' ? h.pcm.length : 0), 0) / 32) }, 'queued session admitted');
       for (const h of q.held) this.replay(q.real, h);

@@ -17,7 +17,11 @@ serveEngine<SttProcessInit, SttProcessReady, ToSttProcess>({
   name: 'voice-hub-stt',
   logLevel: (init) => init.logLevel,
   async start({ init, generation, log, send }) {
-    const pool = new SttPool({ ...init.settings, generation }, init.workers, log.child({ module: 'stt' }), init.warm);
+    // A pool left with no worker cannot decode: exit, and the hub forks a new process (with its backoff).
+    const pool = new SttPool({ ...init.settings, generation }, init.workers, log.child({ module: 'stt' }), init.warm, () => {
+      log.error({ code: 'VOICE_ENGINE_CRASHED' }, 'no STT worker is left and none could be replaced; the process exits for the hub to replace it');
+      process.exit(70);
+    });
     await pool.start();
     const post = (m: FromSttProcess) => send(m);
     return {

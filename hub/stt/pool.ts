@@ -44,6 +44,8 @@ export interface Stt {
   readonly capacity: number;
   /** Sessions with a recognizer open. */
   readonly liveSessions: number;
+  /** False while it cannot open sessions (the STT process is being replaced); absent: always can. */
+  readonly accepting?: boolean;
   /** Opens a recognizer for a session; throws a VoiceError when none can be had. */
   open(sid: string, events: SessionEvents): SttHandle;
   /** Recognizers each worker thread really holds (leak checks). */
@@ -81,6 +83,8 @@ export class SttPool implements Stt {
     private readonly size: number,
     private readonly log: Logger,
     private readonly warm = size,
+    /** Every worker died and none could be replaced (the STT process exits on it, and the hub starts a new one). */
+    private readonly onEmpty?: () => void,
   ) {}
 
   static defaultSize(configured: number): number {
@@ -151,7 +155,10 @@ export class SttPool implements Stt {
             if (this.stopping) return this.shutdown(s, false);
             this.slots.push(s);
           },
-          (err: unknown) => this.log.error({ err }, 'could not replace STT worker'),
+          (err: unknown) => {
+            this.log.error({ err }, 'could not replace STT worker');
+            if (!this.stopping && this.slots.length === 0 && this.replacing.size <= 1) this.onEmpty?.();
+          },
         );
         this.replacing.add(replaced);
         void replaced.finally(() => this.replacing.delete(replaced));

@@ -28,6 +28,7 @@ export class SttProcess implements Stt {
   private readonly sessions = new Map<string, SessionEvents>();
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
   private statsSeq = 0;
+  private readonly replacedListeners: (() => void)[] = [];
   engineName = '';
   workers = 0;
   capacity = 0;
@@ -48,12 +49,23 @@ export class SttProcess implements Stt {
         this.engineName = r.engine;
         this.workers = r.workers;
         this.capacity = r.capacity;
+        if (this.proc.restarts > 0) for (const fn of this.replacedListeners) fn();
       },
     });
   }
 
   async start(): Promise<void> {
     await this.proc.start();
+  }
+
+  /** False while the process is being replaced: open() refuses then. */
+  get accepting(): boolean {
+    return this.proc.running;
+  }
+
+  /** Calls `fn` each time a replacement process is ready (admission control lets its queue move then). */
+  onReplaced(fn: () => void): void {
+    this.replacedListeners.push(fn);
   }
 
   /** How many times the process died and was replaced. */

@@ -79,7 +79,7 @@ export class SharedLm {
       const st = fs.statSync(f);
       return `${path.resolve(f)}:${st.size}:${st.mtimeMs}`;
     });
-    const dir = path.join(os.tmpdir(), 'voice-hub-pocketsphinx');
+    const dir = cacheDir();
     const file = path.join(dir, `${createHash('sha256').update(key.join('\n')).digest('hex').slice(0, 16)}.dict`);
     if (fs.existsSync(file)) return file;
     const unknown = this.api.ngram_unknown_wid(this.lm) as number;
@@ -88,7 +88,6 @@ export class SharedLm {
       const word = l.split(/\s/, 1)[0].replace(/\(\d+\)$/, '');
       return word !== '' && (this.api.ngram_wid(this.lm, word) as number) !== unknown;
     });
-    fs.mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     fs.writeFileSync(tmp, `${known.join('\n')}\n`);
     fs.renameSync(tmp, file);
@@ -102,4 +101,26 @@ export class SharedLm {
     this.lm = null;
     this.lmath = null;
   }
+}
+
+let cache: string | undefined;
+
+/**
+ * This user's cache directory under the system temp dir, private (0700): a
+ * dictionary another user could write there would steer the recognizer. One
+ * that exists but is not ours, or is open to others, is not used: a fresh
+ * private directory is made instead.
+ */
+function cacheDir(): string {
+  if (cache) return cache;
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.join(os.tmpdir(), `voice-hub-pocketsphinx-${uid}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  cache = st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : fs.mkdtempSync(path.join(os.tmpdir(), 'voice-hub-pocketsphinx-'));
+  return cache;
 }
