@@ -112,4 +112,16 @@ test('the limit follows the measured decode speed: the warm capacity, or fewer w
   // One worker at 80 %: 12 warm decoders are more than pocketsphinx keeps up with in real time on one thread.
   // (On this machine pocketsphinx decodes at 0.1-0.3 s per audio second, so the limit falls below the 12 warm decoders.)
   assert.equal(a.limit, Math.min(12, Math.floor(0.8 / rtf)), `limit ${String(a.limit)} at decode speed ${String(rtf)}`);
+
+  // Past that limit, wakes are still admitted while no decoder lags (a burst after a quiet spell)...
+  const limit = a.limit;
+  const burst = Array.from({ length: limit + 1 }, (_, i) => session(a, `e${i}`));
+  assert.equal(a.stats.live, limit + 1, 'one past the real-time limit, admitted: nothing lags yet');
+  // ...but not once a decoder falls behind: 20 s of audio at once is far more than it has decoded.
+  const pcm = noisy(Buffer.concat(Array.from({ length: 8 }, () => speak('what is the weather like today'))));
+  for (let off = 0; off < pcm.length; off += 3200) burst[0].h.audio(pcm.subarray(off, off + 3200));
+  assert.ok(a.lagMs > 2000, `lag ${a.lagMs} ms`);
+  assert.throws(() => session(a, 'late'), (e: VoiceError) => e.code === 'VOICE_BUSY');
+  for (const b of burst) b.h.abort();
+  assert.equal(a.stats.live, 0);
 });

@@ -4,7 +4,10 @@
  * manager uses) and:
  * - knows its limit: the warm capacity (`stt.capacity`), and, once sessions
  *   have been decoded, how many the STT workers keep up with at the measured
- *   decode time per audio second (`workers x REALTIME_LOAD / rtf`);
+ *   decode time per audio second (`workers x REALTIME_LOAD / rtf`). Past
+ *   that limit it still admits, up to the warm capacity, while no live
+ *   decoder is more than LAG_BUDGET_MS behind its audio: a burst after a
+ *   quiet spell is decoded a little late rather than queued;
  * - opens a session at once under the limit; over it, queues the session:
  *   its messages (audio, wake, finish) are held and replayed, oldest session
  *   first, when a slot frees; the decoder then catches up faster than real
@@ -25,6 +28,12 @@ import type { SessionEvents, Stt, SttHandle } from './pool';
 
 /** Share of the workers' time live sessions may take by the measured decode speed. */
 const REALTIME_LOAD = 0.8;
+/**
+ * Past the real-time limit, a wake is still admitted (up to the warm capacity) while every live decoder is
+ * less than this far behind its audio: a burst of rooms after a quiet spell is decoded a little late, not queued
+ * or refused. Once decoders really lag, new wakes queue.
+ */
+const LAG_BUDGET_MS = 2000;
 /** How much a new measurement moves the running decode speed. */
 const RTF_WEIGHT = 0.2;
 /** The decode speed assumed before one is measured (pocketsphinx's default decoder on a Raspberry Pi 4 class core, with margin). */
@@ -48,8 +57,10 @@ interface Queued {
 }
 
 export interface AdmissionStats {
-  /** Sessions it decodes at once now: the warm capacity, or fewer if the measured decode speed says so. */
+  /** Sessions it decodes at once in real time: the warm capacity, or fewer if the measured decode speed says so (more are admitted while no decoder lags). */
   limit: number;
+  /** How far the most lagging live decoder is behind its audio, ms. */
+  lagMs: number;
   capacity: number;
   live: number;
   queued: number;
@@ -63,6 +74,8 @@ export interface AdmissionStats {
 
 export class Admission implements Stt {
   private live = 0;
+  /** Per live session: audio handed to its decoder and audio it has decoded (from its partials), ms. */
+  private readonly progress = new Set<{ sentMs: number; decodedMs: number }>();
   private readonly queue: Queued[] = [];
   private rtfAvg: number | null = null;
   private readonly counts = { opened: 0, refused: 0, dequeued: 0 };
@@ -103,7 +116,20 @@ export class Admission implements Stt {
     this.next();
   }
 
-  /** Sessions decoded at once now. */
+  /** How far the most lagging live decoder is behind the audio it was given, ms. */
+  get lagMs(): number {
+    let lag = 0;
+    for (const p of this.progress) lag = Math.max(lag, p.sentMs - p.decodedMs);
+    return lag;
+  }
+
+  /** A session may be opened now: under the real-time limit, or under the warm capacity while no decoder lags. */
+  private canAdmit(): boolean {
+    if (this.live < this.limit) return true;
+    return this.live < Math.max(1, this.inner.capacity) && this.lagMs < LAG_BUDGET_MS;
+  }
+
+  /** Sessions decoded at once in real time, by the measured decode speed (the warm capacity until measured). */
   get limit(): number {
     const cap = Math.max(1, this.inner.capacity);
     if (this.rtfAvg === null || this.rtfAvg <= 0) return cap;
@@ -111,7 +137,7 @@ export class Admission implements Stt {
   }
 
   get stats(): AdmissionStats {
-    return { limit: this.limit, capacity: this.inner.capacity, live: this.live, queued: this.queue.length, ...this.counts, rtf: this.rtfAvg };
+    return { limit: this.limit, lagMs: Math.round(this.lagMs), capacity: this.inner.capacity, live: this.live, queued: this.queue.length, ...this.counts, rtf: this.rtfAvg };
   }
 
   /**
@@ -129,7 +155,7 @@ export class Admission implements Stt {
   open(sid: string, events: SessionEvents): SttHandle {
     // A limit that rose since the last slot freed lets the queue move first: the oldest wake goes first.
     this.next();
-    if (this.live < this.limit && this.queue.length === 0) return this.admit(sid, events);
+    if (this.canAdmit() && this.queue.length === 0) return this.admit(sid, events);
     if (this.opts.queueMs <= 0) {
       this.counts.refused++;
       throw new VoiceError('VOICE_BUSY', `the hub is decoding ${this.live} sessions, all it can at once (stt.capacity ${this.inner.capacity}); wake refused`, { live: this.live, limit: this.limit });
@@ -165,8 +191,12 @@ export class Admission implements Stt {
 
   /** Opens the session on the backend; the slot frees when it ends, however it ends. */
   private admit(sid: string, events: SessionEvents): SttHandle {
+    const progress = { sentMs: 0, decodedMs: 0 };
     const real = this.inner.open(sid, {
-      partial: (words, endpoint, audioMs) => events.partial(words, endpoint, audioMs),
+      partial: (words, endpoint, audioMs) => {
+        progress.decodedMs = Math.max(progress.decodedMs, audioMs);
+        events.partial(words, endpoint, audioMs);
+      },
       final: (words: Word[], confidence, decodeMs) => {
         // Measured first: the slot it frees goes by the limit the new figure gives.
         this.measure(decodeMs, audioBytes / 32);
@@ -179,6 +209,7 @@ export class Admission implements Stt {
       },
     });
     this.live++;
+    this.progress.add(progress);
     this.counts.opened++;
     let open = true;
     let audioBytes = 0;
@@ -186,11 +217,13 @@ export class Admission implements Stt {
       if (!open) return;
       open = false;
       this.live--;
+      this.progress.delete(progress);
       this.next();
     };
     return {
       audio: (pcm) => {
         audioBytes += pcm.length;
+        progress.sentMs = audioBytes / 32;
         real.audio(pcm);
       },
       wake: (wakeMs, marginMs) => real.wake(wakeMs, marginMs),
@@ -210,7 +243,7 @@ export class Admission implements Stt {
 
   /** A slot freed: the oldest queued session takes it, and what it said so far is replayed. */
   private next(): void {
-    while (this.live < this.limit && this.queue.length > 0 && this.inner.accepting !== false) {
+    while (this.queue.length > 0 && this.canAdmit() && this.inner.accepting !== false) {
       const q = this.queue[0];
       let real: SttHandle;
       try {
