@@ -59,6 +59,10 @@ export const ERROR_CODES = {
   VOICE_PLAYBACK_FAILED: { setup: false, doc: 'The satellite could not play audio (no output device, playback command failed, bad TTS stream). The satellite keeps listening.' },
   VOICE_ANNOUNCE_NO_TARGET: { setup: false, doc: 'An announcement named a room or satellite that the hub has not seen online. Nothing is spoken.' },
   VOICE_BROKER_FAILED: { setup: false, doc: 'The embedded MQTT broker could not listen (port in use or not permitted).' },
+  VOICE_IDENTITY_INVALID: { setup: false, doc: 'An identity command (`voice-hub satellite add`, `voice-hub automation add`, `remove`) was given a name or room that is not letters, digits, "_" and "-" (at most 64, starting with a letter or digit), or asked to remove the hub\'s own identity. Nothing was changed (exit code 1).' },
+  VOICE_IDENTITY_EXISTS: { setup: false, doc: 'An identity of that name exists already. Remove it first to give it a new secret (its clients are disconnected), then add it again (exit code 1).' },
+  VOICE_IDENTITY_UNKNOWN: { setup: false, doc: 'No identity of that name in the hub\'s store (`hub.stateDir`/identities.json). `voice-hub identities list` shows them (exit code 1).' },
+  VOICE_IDENTITY_STORE_INVALID: { setup: true, doc: 'The identity store (`hub.stateDir`/identities.json) is not valid JSON. Restore it from a backup, or move it away and add the identities again; the hub keeps the identities it read before while it runs, and refuses to start with it (exit code 78).' },
   VOICE_MQTT_UNREACHABLE: { setup: false, doc: 'The MQTT broker could not be reached; the client keeps retrying.' },
   VOICE_INTERNAL: { setup: false, doc: 'An unexpected internal error. The process keeps running; please report it with the log.' },
 } as const satisfies Record<string, ErrorInfo>;

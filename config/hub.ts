@@ -15,8 +15,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   broker: {
     host: { doc: 'Address the embedded broker listens on (used when mqtt.url is empty).', format: String, default: '0.0.0.0' },
     port: { doc: 'TCP port of the embedded broker; 0 picks a free port (tests).', format: 'port', default: 1883 },
-    username: { doc: 'If set, the embedded broker requires this username (and broker.password) from every client.', format: String, default: '' },
-    password: { doc: 'Password required by the embedded broker when broker.username is set.', format: String, default: '', sensitive: true },
+    allowAnonymous: {
+      doc: 'Let clients without credentials into the embedded broker, with every right (the behaviour before identities): anyone who reaches the port can open a microphone and read audio. Off: every client needs an identity (`voice-hub satellite add`, `voice-hub automation add`; docs/security.md). The hub warns at start while it is on.',
+      format: Boolean,
+      default: false,
+    },
   },
   stt: {
     engine: { doc: 'Speech-to-text engine. auto: Vosk when stt.vosk.model holds a model, else pocketsphinx; a Vosk model or library that fails to load falls back to pocketsphinx with a warning (stt.fallback in the hub status). A named engine must start, or the hub stops with its code. crash-test is for tests only: pocketsphinx that calls abort() half a second into the first session of the first STT process, to show that a native crash fails only that session.', format: ['auto', 'vosk', 'pocketsphinx', 'crash-test'], default: 'auto' },
@@ -109,6 +112,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   hub: {
     name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
+    stateDir: {
+      doc: "Directory the hub keeps its state in (created 0700): identities.json, the identities that may use the embedded broker with their roles, rooms and scrypt-hashed secrets, and hub.secret, the hub's own secret, made at its first start (both 0600). The systemd unit sets /var/lib/voice-hub.",
+      format: String,
+      default: 'state',
+    },
     statusIntervalS: { doc: "Seconds between refreshes of the hub's retained status (voice/hub/status), so its eventLoop figures stay current; 0 publishes it only when the hub (re)connects to the broker.", format: nonNegativeInt('nonNegativeInt'), default: 60 },
     eventLoopWindowS: { doc: "Seconds of the hub's main event-loop delay summarized by eventLoop in its status (p50, p99, max): a rolling window that moves in halves, so the figures cover between half of it and all of it.", format: positiveInt('positiveInt'), default: 60 },
   },
@@ -116,7 +124,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
 
 export interface HubConfig {
   mqtt: { url: string; username: string; password: string; topicRoot: string; clientId: string };
-  broker: { host: string; port: number; username: string; password: string };
+  broker: { host: string; port: number; allowAnonymous: boolean };
   stt: {
     engine: 'auto' | 'vosk' | 'pocketsphinx' | 'crash-test';
     workers: number;
@@ -147,5 +155,5 @@ export interface HubConfig {
     flite: { binary: string; voice: string };
   };
   log: { level: string };
-  hub: { name: string; statusIntervalS: number; eventLoopWindowS: number };
+  hub: { name: string; stateDir: string; statusIntervalS: number; eventLoopWindowS: number };
 }

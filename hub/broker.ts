@@ -1,38 +1,102 @@
-/** The embedded MQTT broker: aedes on a TCP server, optional username/password. */
+/**
+ * The embedded MQTT broker: aedes on a TCP server, with the hub's
+ * identities (hub/security/identities.ts) and their rights
+ * (hub/security/acl.ts):
+ * - CONNECT: the username names an identity, the password is its secret;
+ *   anything else gets CONNACK 5 (not authorized), anonymous clients too
+ *   unless broker.allowAnonymous. A satellite must use client id
+ *   voice-sat-<its id>; no other identity may take a voice-sat- id, and a
+ *   client id held by another identity is refused (CONNACK 2), so nobody
+ *   knocks a satellite or the hub off;
+ * - SUBSCRIBE: a filter the role may not use gets SUBACK 128;
+ * - PUBLISH: a topic the role may not publish to is dropped (acknowledged,
+ *   delivered to nobody, never retained), as Mosquitto does;
+ * - every delivery, retained ones too, goes only to clients that may read it.
+ * Each denial is logged once per client and reason. An identity removed
+ * from the store is disconnected within a second.
+ */
 import * as net from 'node:net';
-import type { Aedes } from 'aedes' with { 'resolution-mode': 'import' };
+import type { Aedes, Client } from 'aedes' with { 'resolution-mode': 'import' };
 import { VoiceError } from '../common/errors';
 import type { Logger } from '../common/log';
+import { Acl, type Principal } from './security/acl';
+import type { IdentityStore } from './security/identities';
 
 export interface BrokerOptions {
   host: string;
   port: number;
-  username: string;
-  password: string;
+  allowAnonymous: boolean;
+  topicRoot: string;
+  /** The hub's own MQTT client id: only the hub identity may use it. */
+  hubClientId: string;
 }
+
+/** Where a refused publish goes: nobody may subscribe to it, nothing there is retained. */
+const DENIED_TOPIC = '$voice-hub/denied';
+const SATELLITE_CLIENT_PREFIX = 'voice-sat-';
+const REVOKE_CHECK_MS = 500;
 
 export class EmbeddedBroker {
   private aedes?: Aedes;
   private server?: net.Server;
+  private revokeTimer?: NodeJS.Timeout;
+  private readonly principals = new WeakMap<Client, Principal>();
+  private readonly logged = new WeakMap<Client, Set<string>>();
+  /** Connected clients by client id (aedes keeps its own map, untyped). */
+  private readonly clients = new Map<string, Client>();
+  private readonly acl: Acl;
   port = 0;
 
   constructor(
     private readonly opts: BrokerOptions,
+    private readonly identities: IdentityStore,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.acl = new Acl(opts.topicRoot);
+  }
 
   async start(): Promise<void> {
     const { Aedes } = await import('aedes');
     const aedes = await Aedes.createBroker({ id: 'voice-hub' });
     this.aedes = aedes;
-    if (this.opts.username) {
-      aedes.authenticate = (client, username, password, done) => {
-        const ok = username === this.opts.username && password?.toString() === this.opts.password;
-        if (!ok) this.log.warn({ clientId: client.id }, 'embedded broker refused a client with wrong credentials');
-        if (ok) done(null, true);
-        else done(Object.assign(new Error('bad username or password'), { returnCode: 4 }), false);
-      };
-    }
+    if (this.opts.allowAnonymous) this.log.warn({ setting: 'broker.allowAnonymous' }, 'the embedded broker lets in clients without credentials, with every right: anyone on the network can open a microphone and read audio');
+    aedes.authenticate = (client, username, password, done) => {
+      this.authenticate(client, username, password?.toString()).then(
+        (p) => {
+          this.principals.set(client, p);
+          done(null, true);
+        },
+        (err: Error & { returnCode?: number }) => {
+          this.log.warn({ clientId: client.id, username, reason: err.message }, 'embedded broker refused a connection');
+          done(err as Error & { returnCode: number }, false);
+        },
+      );
+    };
+    aedes.authorizeSubscribe = (client, sub, done) => {
+      const why = this.acl.subscribe(this.who(client), sub.topic);
+      if (why) this.deny(client, 'subscribe', sub.topic, why);
+      done(null, why ? null : sub);
+    };
+    aedes.authorizePublish = (client, packet, done) => {
+      // A will or the broker's own: the will was the client's to set at CONNECT, under the same rules.
+      if (!client) return done(null);
+      const why = this.acl.publish(this.who(client), packet.topic);
+      if (why) {
+        this.deny(client, 'publish', packet.topic, why);
+        packet.topic = DENIED_TOPIC;
+        packet.retain = false;
+        packet.payload = Buffer.alloc(0);
+      }
+      done(null);
+    };
+    aedes.authorizeForward = (client, packet) => {
+      if (packet.topic === DENIED_TOPIC) return null;
+      return this.acl.receive(this.who(client), packet.topic) ? packet : null;
+    };
+    aedes.on('client', (client) => this.clients.set(client.id, client));
+    aedes.on('clientDisconnect', (client) => {
+      if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+    });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'broker client error'));
     const server = net.createServer(aedes.handle);
     this.server = server;
@@ -43,10 +107,65 @@ export class EmbeddedBroker {
       server.listen(this.opts.port, this.opts.host, () => resolve());
     });
     this.port = (server.address() as net.AddressInfo).port;
-    this.log.info({ host: this.opts.host, port: this.port }, 'embedded MQTT broker listening');
+    this.revokeTimer = setInterval(() => this.dropRevoked(), REVOKE_CHECK_MS);
+    this.revokeTimer.unref();
+    this.log.info({ host: this.opts.host, port: this.port, identities: this.identities.list().length, allowAnonymous: this.opts.allowAnonymous }, 'embedded MQTT broker listening');
+  }
+
+  private who(client: Client | null): Principal {
+    // A client is always authenticated before it can subscribe or receive; none is never given rights.
+    return (client && this.principals.get(client)) ?? { name: '', role: 'satellite', secret: '' };
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: string | undefined): Promise<Principal> {
+    const refuse = (why: string, returnCode = 5) => Object.assign(new Error(why), { returnCode });
+    if (!username) {
+      if (this.opts.allowAnonymous) return { name: '', role: 'anonymous' };
+      throw refuse('no credentials (broker.allowAnonymous is off)');
+    }
+    const who = await this.identities.verify(username, password ?? '');
+    if (!who) throw refuse('unknown identity or wrong secret');
+    const id = client.id;
+    if (who.role === 'satellite' && id !== `${SATELLITE_CLIENT_PREFIX}${who.name}`) throw refuse(`satellite ${who.name} must connect with client id ${SATELLITE_CLIENT_PREFIX}${who.name}`, 2);
+    if (who.role !== 'satellite' && id.startsWith(SATELLITE_CLIENT_PREFIX)) throw refuse(`client ids starting ${SATELLITE_CLIENT_PREFIX} are the satellites'`, 2);
+    if (who.role !== 'hub' && id === this.opts.hubClientId) throw refuse("the hub's client id", 2);
+    const holder = this.clients.get(id);
+    const held = holder ? this.principals.get(holder) : undefined;
+    if (held && held.name !== who.name) throw refuse(`client id ${id} is in use by another identity`, 2);
+    return who;
+  }
+
+  /** Logs a denial once per client and reason. */
+  private deny(client: Client, what: string, topic: string, why: string): void {
+    let seen = this.logged.get(client);
+    if (!seen) this.logged.set(client, (seen = new Set()));
+    const key = `${what}\0${why}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const p = this.who(client);
+    this.log.warn({ clientId: client.id, identity: p.name, role: p.role, topic, reason: why }, `embedded broker refused a ${what} (logged once per client and reason)`);
+  }
+
+  /** Disconnects the clients of identities removed from the store (or removed and added again with a new secret). */
+  private dropRevoked(): void {
+    try {
+      if (!this.identities.refresh()) return;
+    } catch (err) {
+      this.log.error({ err }, 'cannot read the identity store; keeping the identities read before');
+      return;
+    }
+    for (const client of this.clients.values()) {
+      const p = this.principals.get(client);
+      if (!p || p.role === 'anonymous') continue;
+      if (this.identities.get(p.name)?.secret !== p.secret) {
+        this.log.info({ clientId: client.id, identity: p.name }, 'identity removed: disconnecting its client');
+        client.close();
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.revokeTimer);
     const server = this.server;
     const aedes = this.aedes;
     // Closing aedes first disconnects its clients, so the server can close.

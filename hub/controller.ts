@@ -28,6 +28,7 @@ import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
 import { Router } from './router';
+import { HUB_IDENTITY, IdentityStore } from './security/identities';
 import { SessionManager } from './sessions/manager';
 import { Admission } from './stt/admission';
 import type { SttProcess } from './stt/process';
@@ -41,6 +42,8 @@ export class Hub {
   readonly registry: SatelliteRegistry;
   readonly errors: ErrorReporter;
   broker?: EmbeddedBroker;
+  /** Who may use the embedded broker (hub/security/identities.ts); satellites' rooms come from here too. */
+  identities?: IdentityStore;
   mqtt?: MqttClient;
   sessions?: SessionManager;
   /** Admission control in front of the STT process: the decoding limit, the queue, refusals (hub/stt/admission.ts). */
@@ -96,8 +99,12 @@ export class Hub {
     const c = this.config;
     // First, so that what the other parts cost the main thread when they start is measured too.
     this.eventLoop.start();
+    // The identities, and the hub's own secret (made at its first start).
+    this.identities = new IdentityStore(c.hub.stateDir).open();
+    const hubSecret = await this.identities.hubSecret();
     if (c.mqtt.url === '') {
-      this.broker = new EmbeddedBroker(c.broker, this.log.child({ module: 'broker' }));
+      const { port, allowAnonymous } = c.broker;
+      this.broker = new EmbeddedBroker({ host: c.broker.host, port, allowAnonymous, topicRoot: c.mqtt.topicRoot, hubClientId: c.mqtt.clientId }, this.identities, this.log.child({ module: 'broker' }));
       await this.broker.start();
       const host = c.broker.host === '0.0.0.0' || c.broker.host === '::' ? '127.0.0.1' : c.broker.host;
       this.brokerUrl = `mqtt://${host}:${this.broker.port}`;
@@ -112,12 +119,12 @@ export class Hub {
     this.mqtt = await connectMqtt({
       url: this.brokerUrl,
       clientId: c.mqtt.clientId,
-      username: embedded ? c.broker.username : c.mqtt.username,
-      password: embedded ? c.broker.password : c.mqtt.password,
+      username: embedded ? HUB_IDENTITY : c.mqtt.username,
+      password: embedded ? hubSecret : c.mqtt.password,
       will: { topic: this.topics.hubStatus(), payload: this.status('offline') },
       log: this.log.child({ module: 'mqtt' }),
     });
-    const ctx: HubContext = { config: c, mqtt: this.mqtt, topics: this.topics, bus: this.bus, registry: this.registry, errors: this.errors, log: this.log };
+    const ctx: HubContext = { config: c, mqtt: this.mqtt, topics: this.topics, bus: this.bus, registry: this.registry, identities: this.identities, errors: this.errors, log: this.log };
     const child = (module: string): HubContext => ({ ...ctx, log: this.log.child({ module }) });
     this.registry.attach(child('registry'));
     const admission = new Admission(this.sttEngine.engine, { queueMs: c.stt.queueMs, log: this.log.child({ module: 'admission' }) });

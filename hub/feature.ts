@@ -13,6 +13,7 @@ import type { ErrorReporter } from '../common/report';
 import type { HubConfig } from '../config/hub';
 import type { EventBus } from './bus';
 import type { SatelliteRegistry } from './registry';
+import type { IdentityStore } from './security/identities';
 
 export interface HubContext {
   config: HubConfig;
@@ -20,6 +21,8 @@ export interface HubContext {
   topics: Topics;
   bus: EventBus;
   registry: SatelliteRegistry;
+  /** Who may use the hub's broker, with their roles and rooms. */
+  identities: IdentityStore;
   errors: ErrorReporter;
   log: Logger;
 }

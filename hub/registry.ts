@@ -43,7 +43,7 @@ export class SatelliteRegistry implements Feature {
     const bus = ctx.bus;
     bus.on(this, 'wake', ({ satellite, wake }) => {
       const s = this.ensure(satellite);
-      if (wake.room) s.room = wake.room;
+      s.room = this.roomOf(satellite, wake.room);
     });
     bus.on(this, 'sessionOpened', ({ satellite }) => this.set(satellite, { session: 'open' }));
     bus.on(this, 'sessionFinalizing', ({ satellite }) => this.set(satellite, { session: 'finalizing' }));
@@ -59,6 +59,15 @@ export class SatelliteRegistry implements Feature {
 
   stop(): void {
     this.ctx?.bus.removeOwner(this);
+  }
+
+  /**
+   * A satellite's room: the one its identity was added with (`voice-hub
+   * satellite add <id> --room`), whatever it claims; else what it claims, else
+   * what it said before.
+   */
+  roomOf(id: string, claimed?: string): string {
+    return this.ctx?.identities.get(id)?.room ?? claimed ?? this.sats.get(id)?.room ?? 'default';
   }
 
   get(id: string): SatelliteInfo | undefined {
@@ -96,7 +105,7 @@ export class SatelliteRegistry implements Feature {
     const known = this.sats.has(id);
     const s = this.ensure(id);
     const wasOnline = known && s.online;
-    if (typeof o.room === 'string' && o.room !== '') s.room = o.room;
+    s.room = this.roomOf(id, typeof o.room === 'string' && o.room !== '' ? o.room : undefined);
     if (typeof o.group === 'string' && o.group !== '') s.group = o.group;
     if (typeof o.version === 'string') s.version = o.version;
     if (Array.isArray(o.capabilities)) s.capabilities = o.capabilities.filter((c): c is string => typeof c === 'string');

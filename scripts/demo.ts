@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt from 'mqtt';
 import { readWav, wavFromPcm } from '../common/wav';
+import { IdentityStore } from '../hub/security/identities';
 import { to16kMono } from '../satellite/audio/wav';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -77,7 +78,17 @@ async function main(): Promise<void> {
   const wav = arg('wav') ?? demoWav();
   const expected = arg('wav') ? 1 : DEMO_COMMANDS.length;
   const ollama = arg('ollama');
-  const hubArgs = ['--broker-port', port];
+  // The broker refuses anonymous clients: the demo provisions its own identities, as `voice-hub satellite add` and
+  // `voice-hub automation add` would (new secrets each run), in the hub's state directory.
+  const stateDir = path.join(ROOT, 'state');
+  const store = new IdentityStore(stateDir).open();
+  const provision = (name: string, role: 'satellite' | 'automation', room?: string) => {
+    if (store.get(name)) store.remove(name);
+    return store.add(name, role, { room });
+  };
+  const satSecret = provision('demo', 'satellite', 'living-room');
+  const observerSecret = provision('demo-observer', 'automation');
+  const hubArgs = ['--broker-port', port, '--hub-state-dir', stateDir];
   if (ollama) hubArgs.push('--llm-host', ollama);
   if (arg('model')) hubArgs.push('--llm-model', arg('model') as string);
   console.log(`demo: starting the hub (embedded MQTT broker on port ${port}, default engines, ${ollama ? `Ollama at ${ollama}` : 'no Ollama host given: replies will be the apology'})...`);
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
   });
   const brokerPort = await ready;
   const url = `mqtt://127.0.0.1:${brokerPort}`;
-  const client = mqtt.connect(url);
+  const client = mqtt.connect(url, { username: 'demo-observer', password: observerSecret });
   await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/wake', 'voice/satellite/+/error', 'voice/satellite/+/reply', 'voice/satellite/+/played'], { qos: 1 });
   let finals = 0;
   let played = 0;
@@ -140,8 +151,9 @@ async function main(): Promise<void> {
     } else if (topic.endsWith('/error')) console.log(`[${sat}] error ${String(o.code)}: ${String(o.message)}`);
   });
   console.log(`demo: starting a satellite "demo" (room "living-room") fed ${wav}`);
-  console.log(`demo: watch the raw topics with: mosquitto_sub -p ${brokerPort} -v -t 'voice/#'`);
-  const satArgs = ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--audio-source', 'wav', '--audio-wav', wav];
+  console.log(`demo: watch what an automation may see with: mosquitto_sub -p ${brokerPort} -u demo-observer -P '${observerSecret}' -v -t 'voice/#'`);
+  console.log('demo: add your own satellites with: node dist/hub/main.js satellite add <id> --room <room> --hub-state-dir state');
+  const satArgs = ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--mqtt-username', 'demo', '--mqtt-password', satSecret, '--audio-source', 'wav', '--audio-wav', wav];
   satArgs.push(...(speaker ? ['--playback-sink', 'speaker'] : ['--playback-sink', 'file', '--playback-dir', replyDir]));
   // The demo's own audio file has no answers to give to follow-up questions.
   satArgs.push('--follow-up-listen-ms', '0');

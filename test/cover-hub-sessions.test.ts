@@ -14,6 +14,7 @@ import type { Hub } from '../hub/controller';
 import { Collector, jsonOf, wer } from './helpers';
 import { startHub } from './hub-helpers';
 import { Noise, noisySpeech, sleep } from './cover-helpers';
+import { adminAuth } from './credentials';
 
 const noise = new Noise(11);
 /** A phrase as a microphone hears it: noise floor, speech over it, noise floor. */
@@ -43,9 +44,9 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, args: stri
   t.after(() => hub.stop());
   const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/error', 'voice/satellite/+/transcript', 'voice/satellite/+/command']);
   t.after(() => col.end());
-  const a = await mqtt.connectAsync(hub.brokerUrl);
+  const a = await mqtt.connectAsync(hub.brokerUrl, adminAuth(hub.brokerUrl));
   t.after(() => a.endAsync());
-  const b = await mqtt.connectAsync(hub.brokerUrl);
+  const b = await mqtt.connectAsync(hub.brokerUrl, adminAuth(hub.brokerUrl));
   t.after(() => b.endAsync());
   return { hub, col, a, b };
 }

@@ -3,15 +3,17 @@
  * processes: a graceful stop (SIGTERM) leaves a retained `offline` status
  * for clients that subscribe afterwards (hub and satellite, on Mosquitto,
  * which outlives both); a custom mqtt.topicRoot carries a whole session and
- * nothing appears under `voice/`; the embedded broker with
- * broker.username/password refuses clients without the right credentials
- * and serves the satellite that has them.
+ * nothing appears under `voice/`; the embedded broker refuses clients
+ * without an identity's credentials and serves the satellite added with
+ * `voice-hub satellite add`, in the room of its identity.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { Collector, freePort, jsonOf, type Proc, runNode, speak, startHubProcess, waitPort, wer } from './helpers';
+import { Collector, freePort, jsonOf, type Proc, runNode, speak, startHubProcess, TMP, waitPort, wer } from './helpers';
 import { Noise, writeWav } from './cover-helpers';
 
 const SPOKEN = 'turn off the kitchen light';
@@ -87,9 +89,18 @@ test('mqtt.topicRoot=casa on hub and satellite: the session runs under casa/, no
   assert.deepEqual(col.messages.filter((m) => m.topic.endsWith('/error')).map((m) => m.payload.toString()), []);
 });
 
-test('broker.username/password: clients without or with wrong credentials are refused; the satellite with the right ones gets a transcript', async (t) => {
-  const hub = await startHubProcess(['--broker-username', 'house', '--broker-password', 's3cret', '--stt-workers', '1', '--reply-enabled', 'false']);
+test('identities: a satellite added with the voice-hub CLI connects with its secret and its room comes from its identity; anonymous clients, wrong secrets and unknown names are refused', async (t) => {
+  const stateDir = path.join(TMP, 'presence-state');
+  const hub = await startHubProcess(['--hub-state-dir', stateDir, '--stt-workers', '1', '--reply-enabled', 'false']);
   t.after(() => hub.proc.stop());
+  // As an admin would: one command, which prints the satellite's settings (here as JSON).
+  const add = runNode('hub/main.js', ['satellite', 'add', 'authed', '--room', 'study', '--hub-state-dir', stateDir, '--json']);
+  assert.equal(await add.waitExit(), 0, add.lines.join('\n'));
+  const made = JSON.parse(add.lines.find((l) => l.startsWith('{')) ?? '{}') as { secret: string; room: string };
+  assert.equal(made.room, 'study');
+  assert.doesNotMatch(fs.readFileSync(path.join(stateDir, 'identities.json'), 'utf8'), new RegExp(made.secret), 'the store keeps only a hash');
+  assert.equal(fs.statSync(path.join(stateDir, 'identities.json')).mode & 0o777, 0o600);
+
   const refused = async (opts: mqtt.IClientOptions) => {
     const c = mqtt.connect(hub.url, { ...opts, reconnectPeriod: 0, connectTimeout: 5000 });
     try {
@@ -102,21 +113,22 @@ test('broker.username/password: clients without or with wrong credentials are re
     }
   };
   const anon = await refused({});
-  assert.match(anon.message, /Bad username or password|Not authorized/i);
-  const wrong = await refused({ username: 'house', password: 'guess' });
-  assert.match(wrong.message, /Bad username or password|Not authorized/i);
-  assert.equal((await refused({ username: 'intruder', password: 's3cret' })).code, anon.code);
+  assert.match(anon.message, /Not authorized/i);
+  assert.equal((await refused({ username: 'authed', password: 'guess', clientId: 'voice-sat-authed' })).code, anon.code);
+  assert.equal((await refused({ username: 'intruder', password: made.secret })).code, anon.code);
 
-  const col = await Collector.create(`mqtt://house:s3cret@127.0.0.1:${hub.port}`, ['voice/satellite/+/transcript', 'voice/satellite/+/status']);
+  const col = await Collector.create(hub.url, ['voice/satellite/+/transcript', 'voice/satellite/+/status']);
   t.after(() => col.end());
-  const sat = satellite(hub.url, 'authed', fixture('authed', 53), ['--mqtt-username', 'house', '--mqtt-password', 's3cret']);
+  // The satellite says it stands in the lab; its identity says study, and the identity wins.
+  const sat = satellite(hub.url, 'authed', fixture('authed', 53), ['--mqtt-username', 'authed', '--mqtt-password', made.secret]);
   t.after(() => sat.stop());
   const fin = jsonOf(await col.next((tp) => tp === 'voice/satellite/authed/transcript', 40000));
   assert.ok(wer(SPOKEN, String(fin.text)).rate <= 0.4, String(fin.text));
+  assert.equal(fin.room, 'study');
   // A satellite without credentials cannot even start.
-  const anonSat = satellite(hub.url, 'anon', fixture('anon', 54));
+  const anonSat = satellite(hub.url, 'anon', fixture('anon', 54), ['--mqtt-username', '']);
   t.after(() => anonSat.stop());
   const line = await anonSat.waitLog((o) => o.code === 'VOICE_MQTT_UNREACHABLE', 15000);
-  assert.match(String(line.err ?? line.msg), /Bad username or password|Not authorized|unreachable/i);
+  assert.match(String(line.err ?? line.msg), /Not authorized|unreachable/i);
   assert.equal(col.messages.some((m) => m.topic === 'voice/satellite/anon/status'), false, 'the refused satellite never announced itself');
 });

@@ -11,11 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { startHubProcess } from './helpers';
+import { adminAuth } from './credentials';
 
 test('SIGTERM right after a session opened: the hub still exits 0', async (t) => {
   const hub = await startHubProcess(['--stt-workers', '1', '--reply-enabled', 'false']);
   t.after(() => hub.proc.stop());
-  const c = await mqtt.connectAsync(hub.url);
+  const c = await mqtt.connectAsync(hub.url, adminAuth(hub.url));
   t.after(() => c.end(true));
   const sid = randomUUID();
   await c.publishAsync('voice/satellite/quick/wake', JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 1, time: new Date().toISOString() }), { qos: 1 });

@@ -10,6 +10,7 @@
  * measure the same thing.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { adminAuth } from './credentials';
 
 export const FRAME_BYTES = 3200;
 const WARM_UP = 0xffffffff;
@@ -40,8 +41,8 @@ export interface ForwardProbe {
 }
 
 export async function startForwardProbe(url: string, topic = 'probe/forward'): Promise<ForwardProbe> {
-  const pub: MqttClient = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
-  const sub: MqttClient = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  const pub: MqttClient = await mqtt.connectAsync(url, { ...adminAuth(url), reconnectPeriod: 0 });
+  const sub: MqttClient = await mqtt.connectAsync(url, { ...adminAuth(url), reconnectPeriod: 0 });
   let disconnects = 0;
   let closing = false;
   for (const c of [pub, sub]) c.on('close', () => (closing ? undefined : disconnects++));

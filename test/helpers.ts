@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { after } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { wavFromPcm } from '../common/wav';
+import { satelliteSchema } from '../config/satellite';
+import { adminAuth, registerBroker, satelliteArgs, withStateDir } from './credentials';
 import { noisy, speak } from './speech-fixtures';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -144,6 +146,10 @@ export interface Proc {
 
 /** Runs one of our processes (dist/<script>) with args; collects stdout JSON log lines. */
 export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  // Credentials, as a user provisions them (test/credentials.ts): a hub gets a state directory of its own, a satellite an identity.
+  let stateDir: string | undefined;
+  if (script === 'hub/main.js') ({ args, dir: stateDir } = withStateDir(args, TMP, env));
+  else if (script === 'satellite/main.js') args = satelliteArgs(args, env, satelliteSchema.satellite.id.default);
   const child = track(spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: string[] = [];
   const waiters: { pred: (o: Record<string, unknown>) => boolean; resolve: (o: Record<string, unknown>) => void }[] = [];
@@ -156,6 +162,7 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
     } catch {
       return;
     }
+    if (stateDir && o.msg === 'embedded MQTT broker listening' && typeof o.port === 'number') registerBroker(o.port, stateDir);
     for (const w of [...waiters]) {
       if (w.pred(o)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -229,7 +236,7 @@ export async function startHubProcess(args: string[] = [], env: NodeJS.ProcessEn
 
 export function connect(url: string): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { reconnectPeriod: 200, connectTimeout: 5000 });
+    const c = mqtt.connect(url, { reconnectPeriod: 200, connectTimeout: 5000, ...adminAuth(url) });
     c.once('connect', () => resolve(c));
     c.once('error', reject);
   });

@@ -15,6 +15,7 @@ import { wavFromPcm } from '../common/wav';
 import { Collector, runNode, silence, speakSession, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 import { OllamaDouble, tokenize } from './ollama-double';
+import { adminAuth } from './credentials';
 
 let hub: Hub;
 let double: OllamaDouble;
@@ -54,7 +55,7 @@ after(async () => {
 
 test('status and last will: the registry knows room, group, capabilities, version, presence and last seen', async () => {
   const will = { topic: 'voice/satellite/den/status', payload: Buffer.from(JSON.stringify({ state: 'offline', protocol: 1 })), qos: 1 as const, retain: true };
-  const sat: MqttClient = await mqtt.connectAsync(hub.brokerUrl, { will, reconnectPeriod: 0, keepalive: 60 });
+  const sat: MqttClient = await mqtt.connectAsync(hub.brokerUrl, { ...adminAuth(hub.brokerUrl), will, reconnectPeriod: 0, keepalive: 60 });
   const from = events.length;
   const before = Date.now();
   await sat.publishAsync('voice/satellite/den/status', JSON.stringify({ state: 'online', protocol: 1, room: 'den', group: 'upstairs', version: '9.9.9', capabilities: ['wake', 'stream'] }), { qos: 1, retain: true });

@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import type { Hub } from '../hub/controller';
 import { Collector, jsonOf, silence, speak } from './helpers';
 import { startHub } from './hub-helpers';
+import { adminAuth } from './credentials';
 
 let hub: Hub;
 let col: Collector;
@@ -47,7 +48,7 @@ async function recognizersUntil(h: Hub, want: (n: number[]) => boolean, ms: numb
 }
 
 test('a session whose audio stops times out: coded error, final transcript, recognizer freed', async () => {
-  const client = await mqtt.connectAsync(hub.brokerUrl);
+  const client = await mqtt.connectAsync(hub.brokerUrl, adminAuth(hub.brokerUrl));
   try {
     const from = col.messages.length;
     const sid = await openSession(client, 'quiet', speak('turn on the radio'));
@@ -69,7 +70,7 @@ test('a satellite that drops mid-session: last will marks it offline and the ses
   const h = await startHub(['--session-timeout-ms', '600000']);
   const c = await Collector.create(h.brokerUrl, ['voice/satellite/+/error', 'voice/satellite/+/transcript', 'voice/satellite/+/status']);
   const will = { topic: 'voice/satellite/gone/status', payload: Buffer.from(JSON.stringify({ state: 'offline', protocol: 1 })), qos: 1 as const, retain: true };
-  const client = await mqtt.connectAsync(h.brokerUrl, { will, keepalive: 60, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(h.brokerUrl, { ...adminAuth(h.brokerUrl), will, keepalive: 60, reconnectPeriod: 0 });
   try {
     await client.publishAsync('voice/satellite/gone/status', JSON.stringify({ state: 'online', protocol: 1, room: 'attic' }), { qos: 1, retain: true });
     const sid = await openSession(client, 'gone', Buffer.concat([speak('open the garage door'), silence(200)]));

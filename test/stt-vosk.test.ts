@@ -22,7 +22,8 @@ import { Hub } from '../hub/controller';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadVoskApi } from '../hub/stt/vosk-api';
 import { buildFakeVosk, FakeVosk, fakeVoskModelDir, resultJson } from './fake-vosk';
-import { Collector, jsonOf, runNode } from './helpers';
+import { Collector, jsonOf, runNode, TMP } from './helpers';
+import { adminAuth, registerBroker, withStateDir } from './credentials';
 
 test('a libvosk older than 0.3.37 is refused with VOICE_STT_LIBRARY_UNSUPPORTED before any model is loaded', () => {
   const fake = new FakeVosk('old-engine');
@@ -77,15 +78,17 @@ async function vosk(t: TestContext, fake: FakeVosk, args: string[] = []): Promis
   fake.use();
   const argv = ['--broker-port', '0', '--broker-host', '127.0.0.1', '--reply-enabled', 'false', '--stt-engine', 'vosk', '--stt-vosk-library', buildFakeVosk(), '--stt-vosk-model', fakeVoskModelDir(), ...args];
   if (!argv.includes('--stt-workers')) argv.push('--stt-workers', '1');
-  const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv, env: {} });
+  const { args: withState, dir } = withStateDir(argv, TMP);
+  const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: withState, env: {} });
   const hub = new Hub({ config, log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
   await hub.start();
+  if (hub.broker) registerBroker(hub.broker.port, dir);
   let stopped: Promise<void> | undefined;
   const stopHub = () => (stopped ??= hub.stop());
   t.after(stopHub);
   const col = await Collector.create(hub.brokerUrl, ['voice/satellite/+/error', 'voice/satellite/+/transcript', 'voice/satellite/+/transcript/partial']);
   t.after(() => col.end());
-  const sat = await mqtt.connectAsync(hub.brokerUrl);
+  const sat = await mqtt.connectAsync(hub.brokerUrl, adminAuth(hub.brokerUrl));
   t.after(() => sat.endAsync());
   return { hub, col, sat, stopHub };
 }

@@ -16,6 +16,7 @@ import { textOf } from '../hub/stt/engine';
 import { Noise, noisySpeech, sleep } from './cover-helpers';
 import { Collector, jsonOf, wer } from './helpers';
 import { startHub } from './hub-helpers';
+import { adminAuth } from './credentials';
 
 const w = (word: string, startMs?: number, endMs?: number) => ({ word, startMs, endMs });
 
@@ -72,7 +73,7 @@ async function setup(t: { after: (fn: () => Promise<unknown>) => void }, args: s
   t.after(() => hub.stop());
   const col = await Collector.create(hub.brokerUrl, topics);
   t.after(() => col.end());
-  const client = await mqtt.connectAsync(hub.brokerUrl);
+  const client = await mqtt.connectAsync(hub.brokerUrl, adminAuth(hub.brokerUrl));
   t.after(() => client.endAsync());
   return { col, client };
 }

@@ -91,7 +91,7 @@ export class SessionManager extends SessionBook implements Feature {
       this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
       return;
     }
-    const room = w.room ?? this.ctx.registry.get(satellite)?.room ?? 'default';
+    const room = this.ctx.registry.roomOf(satellite, w.room);
     const wakeAt = Date.now();
     const audioMs = () => s.bytes / BYTES_PER_MS;
     const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord, audioMs };

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { freePort, type Proc, runNode, ROOT, waitPort } from '../../test/helpers';
+import { adminAuth } from '../../test/credentials';
 
 export { ROOT };
 
@@ -119,7 +120,7 @@ export async function hubProcess(args: string[], env: NodeJS.ProcessEnv = {}): P
 
 /** Resolves once a retained `online` message is on `topic` (the hub is ready). */
 export async function waitConnect(url: string, topic: string): Promise<void> {
-  const c = await mqtt.connectAsync(url);
+  const c = await mqtt.connectAsync(url, adminAuth(url));
   await new Promise<void>((resolve, reject) => {
     c.on('message', (_t, p) => {
       if (p.toString().includes('"online"')) resolve();
@@ -130,7 +131,7 @@ export async function waitConnect(url: string, topic: string): Promise<void> {
 }
 
 export function connect(url: string): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { reconnectPeriod: 500 });
+  return mqtt.connectAsync(url, { ...adminAuth(url), reconnectPeriod: 500 });
 }
 
 /** Frames of 100 ms from a PCM buffer. */

@@ -1,0 +1,92 @@
+/**
+ * `voice-hub <satellite|automation|identities> ...`: adding and removing the
+ * identities that may use the hub's broker, one command each:
+ *
+ *   voice-hub satellite add kitchen --room kitchen   (prints the satellite's settings, secret included, once)
+ *   voice-hub satellite remove kitchen               (its client is disconnected within a second)
+ *   voice-hub automation add home-assistant [--read-audio]
+ *   voice-hub automation remove home-assistant
+ *   voice-hub identities list                        (also: satellite list, automation list)
+ *
+ * `--json` prints what was made as JSON (scripts). The store is the hub's
+ * (hub.stateDir, from --hub-state-dir, $VOICE_HUB_HUB_STATE_DIR or
+ * --config); the running hub reads it again on its own.
+ */
+import * as os from 'node:os';
+import { loadConfig } from '../common/config';
+import { ERROR_CODES, toVoiceError } from '../common/errors';
+import { type HubConfig, hubSchema } from '../config/hub';
+import { IdentityStore, type Role } from './security/identities';
+
+const KINDS = ['satellite', 'automation', 'identities'] as const;
+
+export function isAdminCommand(argv: string[]): boolean {
+  return (KINDS as readonly string[]).includes(argv[0] ?? '');
+}
+
+function usage(): string {
+  return 'usage: voice-hub satellite add <id> [--room <room>] | satellite remove <id> | automation add <name> [--read-audio] | automation remove <name> | identities list   [--json] [--hub-state-dir <dir> | --config <file>]';
+}
+
+/** Runs one admin command; returns the process exit status. */
+export function runAdmin(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`), env: NodeJS.ProcessEnv = process.env): number {
+  const [kind, action, name, ...rest] = argv;
+  const own: Record<string, string | boolean> = {};
+  const passOn: string[] = [];
+  const restArgs = action === 'list' ? [name, ...rest].filter((a) => a !== undefined) : rest;
+  for (let i = 0; i < restArgs.length; i++) {
+    const a = restArgs[i];
+    if (a === '--room') own.room = restArgs[++i] ?? '';
+    else if (a === '--read-audio' || a === '--json') own[a.slice(2)] = true;
+    else passOn.push(a);
+  }
+  const fail = (code: keyof typeof ERROR_CODES | 'usage', message: string) => {
+    process.stderr.write(`voice-hub: ${code === 'usage' ? '' : `${code}: `}${message}\n`);
+    return code === 'usage' ? 64 : ERROR_CODES[code].setup ? 78 : 1;
+  };
+  let config: HubConfig;
+  try {
+    config = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: passOn, env }).config;
+  } catch (err) {
+    const e = toVoiceError(err, 'VOICE_CONFIG_INVALID');
+    return fail(e.code, e.message);
+  }
+  try {
+    const store = new IdentityStore(config.hub.stateDir).open();
+    if (action === 'list') {
+      const all = store.list().filter((i) => kind === 'identities' || i.role === kind);
+      if (own.json) out(JSON.stringify(all.map(({ secret: _s, ...i }) => i)));
+      else for (const i of all) out(`${i.role.padEnd(10)} ${i.name.padEnd(24)} ${i.room ? `room ${i.room}` : ''}${i.readAudio ? 'reads audio' : ''}`.trimEnd());
+      return 0;
+    }
+    if (kind === 'identities' || !name || (action !== 'add' && action !== 'remove')) return fail('usage', usage());
+    const role = kind as Role;
+    if (action === 'remove') {
+      store.remove(name);
+      out(own.json ? JSON.stringify({ removed: name }) : `${kind} ${name} removed: the hub disconnects it within a second and refuses it from now on.`);
+      return 0;
+    }
+    const room = typeof own.room === 'string' ? own.room : undefined;
+    const secret = store.add(name, role, { room, readAudio: own['read-audio'] === true });
+    const url = `mqtt://${os.hostname()}:${config.broker.port}`;
+    if (own.json) {
+      out(JSON.stringify({ name, role, room, secret, url }));
+    } else if (role === 'satellite') {
+      out(`Satellite ${name} added${room ? ` (room ${room})` : ''}. Its secret is shown only now.`);
+      out(`Put these lines in the satellite's environment file (/etc/voice-satellite/env, mode 0600):\n`);
+      out(`VOICE_SAT_SATELLITE_ID=${name}`);
+      if (room) out(`VOICE_SAT_SATELLITE_ROOM=${room}`);
+      out(`VOICE_SAT_MQTT_URL=${url}`);
+      out(`VOICE_SAT_MQTT_USERNAME=${name}`);
+      out(`VOICE_SAT_MQTT_PASSWORD=${secret}`);
+    } else {
+      out(`Automation ${name} added${own['read-audio'] ? ' (may read audio and TTS streams)' : ''}. Its secret is shown only now.`);
+      out(`Connect with: host ${os.hostname()}, port ${config.broker.port}, username ${name}, password ${secret}`);
+      out(`e.g.  mosquitto_sub -h ${os.hostname()} -p ${config.broker.port} -u ${name} -P '${secret}' -t '${config.mqtt.topicRoot}/satellite/+/transcript' -v`);
+    }
+    return 0;
+  } catch (err) {
+    const e = toVoiceError(err, 'VOICE_INTERNAL');
+    return fail(e.code, e.message);
+  }
+}
