@@ -64,7 +64,13 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
     runNode('satellite/main.js', ['--mqtt-url', hubUrl, '--satellite-id', id, '--audio-source', 'command', '--audio-command', mics[i].command, '--playback-sink', 'file', '--playback-dir', path.join(TMP, `burst-${id}`)]),
   );
   try {
-    await Promise.all(mics.map((m) => m.open(60000)));
+    await Promise.all(
+      mics.map((m, i) =>
+        m.open(60000).catch((err: Error) => {
+          throw new Error(`${err.message}; ${ids[i]} said:\n${sats[i].lines.slice(-15).join('\n')}`);
+        }),
+      ),
+    );
     // The same noise floor everywhere at first; each satellite its own stretch of the bed.
     await Promise.all(mics.map((m, i) => m.play(noisy(silence(opts.idleMs ?? 3000), { offsetMs: i * 7919 }))));
     const commands = ids.map((_, i) => BURST_COMMANDS[i % BURST_COMMANDS.length]);

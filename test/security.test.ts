@@ -202,3 +202,13 @@ test('a removed satellite is disconnected within a second and refused afterwards
   assert.ok(ms <= 1000, `disconnected ${ms} ms after the removal`);
   assert.equal(await refusedCode(as('attic', { clientId: 'voice-sat-attic' })), 5);
 });
+
+test('a wrong secret is refused with CONNACK 5, and no secret (right or wrong) appears in the hub\'s log', async () => {
+  assert.equal(await refusedCode(as('ha', { password: 'guess-1234' })), 5);
+  const hubSecret = adminAuth(url()).password;
+  assert.ok(hubSecret);
+  const text = logs.map((l) => JSON.stringify(l)).join('\n');
+  assert.ok(text.includes('embedded broker refused'), 'the log holds the refusals');
+  for (const [name, secret] of Object.entries({ ...secrets, hub: hubSecret })) assert.equal(text.includes(secret), false, `the secret of ${name} is in the log`);
+  assert.equal(text.includes('guess-1234'), false);
+});

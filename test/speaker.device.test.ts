@@ -42,7 +42,8 @@ test('TTS plays through naudiodon into a PulseAudio sink', async (t) => {
   rec = spawnTracked('parec', ['-d', 'vspk.monitor', '--raw', '--format=s16le', '--rate=16000', '--channels=1', '--latency-msec=50']);
   rec.stdout?.on('data', (d: Buffer) => recorded.push(d));
   await new Promise((r) => setTimeout(r, 500));
-  const text = 'Please close the garage door before you go to bed.';
+  // Words pocketsphinx gets right from flite over a clean line, so a failure here is the playback path's.
+  const text = 'Cancel my alarm for tomorrow and start the dishwasher.';
   await col.client.publishAsync('voice/satellite/spk/announce', text, { qos: 1 });
   const played = jsonOf(await col.next((tp) => tp === 'voice/satellite/spk/played', 20000));
   assert.equal(played.reason, 'done');

@@ -24,7 +24,6 @@ const SATELLITE_PUBLISHES: ReadonlySet<TopicKind> = new Set(['satStatus', 'wake'
 const AUTOMATION_PUBLISHES: ReadonlySet<TopicKind> = new Set(['handled', 'announce', 'announceAll', 'announceRoom', 'command']);
 const AUTOMATION_READS: ReadonlySet<TopicKind> = new Set(['transcript', 'transcriptPartial', 'reply', 'replyPartial', 'wake', 'satStatus', 'hubStatus', 'error', 'hubError', 'played']);
 const STREAMS: ReadonlySet<TopicKind> = new Set(['audio', 'audioStart', 'audioStop', 'tts', 'ttsStart', 'ttsStop']);
-const SATELLITE_READS: ReadonlySet<TopicKind> = new Set(['command', 'tts', 'ttsStart', 'ttsStop']);
 
 const under = (root: string, topic: string) => topic === root || topic.startsWith(`${root}/`);
 
@@ -63,9 +62,13 @@ export class Acl {
   receive(who: Principal, topic: string): boolean {
     if (who.role === 'hub' || who.role === 'anonymous') return true;
     if (!under(this.root, topic)) return who.role === 'automation';
+    if (who.role === 'satellite') {
+      // Its own command and tts/... topics, well formed or not: the satellite checks them and reports what is wrong (VOICE_BAD_TOPIC).
+      const own = `${this.root}/satellite/${who.name}/`;
+      return topic === `${this.root}/hub/status` || topic === `${own}command` || topic.startsWith(`${own}tts/`);
+    }
     const t = parseTopic(this.root, topic);
     if (!t || t.kind === 'invalid') return false;
-    if (who.role === 'satellite') return t.kind === 'hubStatus' || (t.satellite === who.name && SATELLITE_READS.has(t.kind));
     return AUTOMATION_READS.has(t.kind) || (who.readAudio === true && STREAMS.has(t.kind));
   }
 }

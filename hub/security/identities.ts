@@ -131,8 +131,11 @@ export class IdentityStore {
     this.refresh();
     const i = this.identities.get(name);
     if (!i || !(await verifySecret(secret, i.secret))) return undefined;
-    // Removed while the hash was computed: refused all the same.
-    return this.identities.get(name) === i ? i : undefined;
+    // Removed (or given a new secret) while the hash was computed: refused all the same. The store may have been
+    // read again meanwhile (another identity added), so compare what counts, not the object.
+    this.refresh();
+    const now = this.identities.get(name);
+    return now?.secret === i.secret ? now : undefined;
   }
 
   /** Adds an identity with a new secret; returns the secret (shown once, stored only hashed). */
