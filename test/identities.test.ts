@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { IdentityStore } from '../hub/security/identities';
+import { IdentityStore, newSecret } from '../hub/security/identities';
 import { TMP } from './helpers';
 
 test('a secret checked while the CLI adds other identities (the store is read again meanwhile) is still accepted; a removed one is not', async () => {
@@ -26,4 +26,11 @@ test('a secret checked while the CLI adds other identities (the store is read ag
   assert.equal(await again, undefined);
   // Only hashes on disk.
   assert.equal(fs.readFileSync(path.join(dir, 'identities.json'), 'utf8').includes(secret), false);
+});
+
+test('secrets never start with "-" (a command line would read one as an option): 2,000 of them', () => {
+  const made = Array.from({ length: 2000 }, () => newSecret());
+  assert.deepEqual(made.filter((s) => !/^[A-Za-z0-9]/.test(s)), []);
+  assert.equal(new Set(made).size, made.length);
+  for (const s of made) assert.equal(Buffer.from(s, 'base64url').length, 32);
 });

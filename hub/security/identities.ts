@@ -66,8 +66,12 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** 32 random bytes, base64url; never starting with "-", which a command line would take for an option. */
 export function newSecret(): string {
-  return randomBytes(32).toString('base64url');
+  for (;;) {
+    const s = randomBytes(32).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(s)) return s;
+  }
 }
 
 /** Writes a file whole (another name, then rename), readable by its owner only. */
