@@ -82,7 +82,8 @@ export function configFileFromArgs(argv: string[], envName: string, env: NodeJS.
 
 /**
  * argv without --config and its value (convict parses the rest as --key value
- * overrides). A key given twice keeps its last value, as command lines do
+ * overrides, handed over as --key=value so that a value starting with "-"
+ * stays a value). A key given twice keeps its last value, as command lines do
  * (convict's parser would make an array of both and coerce it oddly).
  */
 function argsWithoutConfig(argv: string[]): string[] {
@@ -95,7 +96,8 @@ function argsWithoutConfig(argv: string[]): string[] {
     }
     if (a.startsWith('--config=')) continue;
     if (a.startsWith('--') && !a.includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
-      groups.push({ key: a, tokens: [a, argv[i + 1]] });
+      // As one token: a value starting with "-" (a secret, "-maxhmmpf 3000") would otherwise be read as a flag.
+      groups.push({ key: a, tokens: [`${a}=${argv[i + 1]}`] });
       i++;
     } else {
       groups.push({ key: a.startsWith('--') ? a.split('=')[0] : '', tokens: [a] });

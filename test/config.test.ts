@@ -64,6 +64,15 @@ test('a flag given twice keeps its last value, in either form', () => {
   assert.equal(config.stt.pocketsphinx.args, '-topn 3');
 });
 
+test('a flag value that starts with "-" stays that value (a secret, decoder arguments), not a flag', () => {
+  const { config } = loadConfig<SatelliteConfig>(satelliteSchema, { prefix: 'VOICE_SAT', argv: ['--mqtt-password', '-x9_secret', '--satellite-id', 'den'], env: {} });
+  assert.equal(config.mqtt.password, '-x9_secret');
+  assert.equal(config.satellite.id, 'den');
+  const hub = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: ['--stt-pocketsphinx-args', '-maxhmmpf 3000', '--stt-workers', '2'], env: {} }).config;
+  assert.equal(hub.stt.pocketsphinx.args, '-maxhmmpf 3000');
+  assert.equal(hub.stt.workers, 2);
+});
+
 test('the example config files are valid', () => {
   loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: ['--config', path.join(ROOT, 'config', 'hub.example.json')], env: {} });
   const { config } = loadConfig<SatelliteConfig>(satelliteSchema, { prefix: 'VOICE_SAT', argv: ['--config', path.join(ROOT, 'config', 'satellite.example.json')], env: {} });
