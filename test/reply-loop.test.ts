@@ -86,6 +86,9 @@ test('transcript -> Ollama stream -> sentence-by-sentence flite audio -> played 
   const follow = jsonOf(await col.next((tp, p) => tp === 'voice/satellite/loop/wake' && jsonOf({ payload: p }).wakeWord === 'follow-up', 10000));
   assert.ok(follow.sessionId);
 
+  // The satellite plays exactly what the hub sent, in order (chunks reaching the player in one tick while its sink starts once came out of order).
+  const sent = Buffer.concat(col.messages.filter((m) => m.topic === `voice/satellite/loop/tts/${sid}`).map((m) => m.payload));
+  assert.ok(readWav(path.join(playDir, `${sid}.wav`)).data.equals(sent), 'the played file is the TTS stream as published');
   const heard = transcribe(path.join(playDir, `${sid}.wav`));
   const words = ['weather', 'sunny', 'warm', 'twenty', 'degrees', 'afternoon', 'forecast', 'tomorrow'];
   const found = words.filter((w) => heard.includes(w));

@@ -16,6 +16,8 @@ interface Stream {
   pendingBytes: number;
   bytes: number;
   sinkStarted: boolean;
+  /** The sink's start() resolved and the buffered audio went to it; until then chunks queue in order. */
+  sinkReady: boolean;
   ended: boolean;
   followUp: boolean;
   startedAt: number;
@@ -64,7 +66,7 @@ export class Player extends EventEmitter {
 
   onStart(p: TtsStartPayload): void {
     if (this.stream) this.finish(this.stream, 'replaced');
-    const s: Stream = { id: p.sessionId, rate: p.format.rate, pending: [], pendingBytes: 0, bytes: 0, sinkStarted: false, ended: false, followUp: false, startedAt: Date.now(), draining: false };
+    const s: Stream = { id: p.sessionId, rate: p.format.rate, pending: [], pendingBytes: 0, bytes: 0, sinkStarted: false, sinkReady: false, ended: false, followUp: false, startedAt: Date.now(), draining: false };
     this.stream = s;
     this.touch(s);
     // Start after bufferMs of audio, or after bufferMs of time if audio trickles in slowly.
@@ -83,10 +85,11 @@ export class Player extends EventEmitter {
     const s = this.stream;
     if (!s || s.id !== id || s.ended) return;
     this.touch(s);
-    if (!s.sinkStarted) {
+    if (!s.sinkReady) {
+      // Also while the sink is starting: a chunk written before the buffered ones would play out of order.
       s.pending.push(Buffer.from(pcm));
       s.pendingBytes += pcm.length;
-      if ((s.pendingBytes / 2 / s.rate) * 1000 >= this.bufferMs) this.startSink(s);
+      if (!s.sinkStarted && (s.pendingBytes / 2 / s.rate) * 1000 >= this.bufferMs) this.startSink(s);
       return;
     }
     s.bytes += pcm.length;
@@ -119,6 +122,7 @@ export class Player extends EventEmitter {
           this.sink.write(b);
         }
         s.pending = [];
+        s.sinkReady = true;
         s.sinkStartedAt = Date.now();
         this.emit('playing', s.id);
         if (s.ended) void this.drain(s);
@@ -131,7 +135,7 @@ export class Player extends EventEmitter {
   }
 
   private drain(s: Stream): Promise<void> {
-    if (!s.sinkStarted || s.pending.length > 0 || s.draining) return Promise.resolve(); // startSink's callback drains
+    if (!s.sinkReady || s.draining) return Promise.resolve(); // startSink's callback drains
     s.draining = true;
     return this.sink.end().then(
       () => {
