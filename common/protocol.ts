@@ -140,6 +140,10 @@ export interface StatusPayload {
   version?: string;
   room?: string;
   capabilities?: string[];
+  /** Satellites: a session is streaming the microphone to the hub (from protocol 1 satellites that know it; absent means unknown). */
+  listening?: boolean;
+  /** With listening: what opened the session: the wake word, a remote listen command, or a follow-up. */
+  openedBy?: 'wake' | 'remote' | 'follow-up';
   time?: string;
   [extra: string]: unknown;
 }

@@ -9,16 +9,35 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     url: { doc: 'External broker URL (e.g. mqtt://broker.lan:1883). Empty: start the embedded aedes broker (broker.*) and connect to it.', format: mqttUrl, default: '' },
     username: { doc: 'Username for the external broker.', format: String, default: '' },
     password: { doc: 'Password for the external broker.', format: String, default: '', sensitive: true },
+    ca: { doc: 'External broker over mqtts://: a PEM file of the CA(s) its certificate must chain to, trusted instead of the system CAs (pinning). Empty: the system CAs. The certificate must also name the URL\'s host.', format: String, default: '' },
     topicRoot: { doc: 'First level of every topic (see docs/protocol.md).', format: topicRoot, default: 'voice' },
     clientId: { doc: 'MQTT client id of the hub.', format: String, default: 'voice-hub' },
   },
   broker: {
     host: { doc: 'Address the embedded broker listens on (used when mqtt.url is empty).', format: String, default: '0.0.0.0' },
     port: { doc: 'TCP port of the embedded broker; 0 picks a free port (tests).', format: 'port', default: 1883 },
+    maxPacketBytes: { doc: 'Largest MQTT packet a client may send to the embedded broker, in bytes (header included). A larger one closes that connection with VOICE_MQTT_PACKET_TOO_LARGE before its body is read, so no client, authenticated or not, can make the hub buffer MQTT\'s 256 MB maximum. Voice messages are far smaller (an audio frame is 3200 bytes); raise it if you publish images through this broker. 0: no cap.', format: nonNegativeInt('nonNegativeInt'), default: 1048576 },
     allowAnonymous: {
       doc: 'Let clients without credentials into the embedded broker, with every right (the behaviour before identities): anyone who reaches the port can open a microphone and read audio. Off: every client needs an identity (`voice-hub satellite add`, `voice-hub automation add`; docs/security.md). The hub warns at start while it is on.',
       format: Boolean,
       default: false,
+    },
+    plain: {
+      doc: "The embedded broker's plain-TCP listener (broker.host:broker.port). on: as configured; loopback: only on 127.0.0.1, so only this machine (the hub itself, a local Node-RED) can use it while satellites come over TLS; off: none, and the hub connects to its own broker over TLS, verifying it with broker.tls.ca.",
+      format: ['on', 'loopback', 'off'],
+      default: 'on',
+    },
+    tls: {
+      enabled: {
+        doc: 'mqtts on the embedded broker (broker.tls.host:broker.tls.port). auto: on when the certificate file exists (`voice-hub tls init` writes it); on: the hub stops with VOICE_TLS_INVALID without a valid certificate and key; off: never.',
+        format: ['auto', 'on', 'off'],
+        default: 'auto',
+      },
+      host: { doc: 'Address the mqtts listener binds; empty: broker.host.', format: String, default: '' },
+      port: { doc: 'TCP port of the mqtts listener; 0 picks a free port (tests).', format: 'port', default: 8883 },
+      cert: { doc: "PEM certificate of the mqtts listener (with any intermediate CAs after it). Empty: tls/server.crt in hub.stateDir, made by `voice-hub tls init` for this machine's names and addresses.", format: String, default: '' },
+      key: { doc: 'PEM private key of broker.tls.cert. Empty: tls/server.key in hub.stateDir.', format: String, default: '' },
+      ca: { doc: "PEM file of the CA that signed broker.tls.cert: the hub verifies its own broker with it when broker.plain is off, and `voice-hub satellite add` points satellites at it. Empty: tls/ca.crt in hub.stateDir (the local CA of `voice-hub tls init`).", format: String, default: '' },
     },
   },
   stt: {
@@ -61,6 +80,8 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: 30000,
     },
     maxLengthMs: { doc: 'A session is finalised after this much audio after the wake word fired (reason max-length; the pre-roll before it does not count).', format: positiveInt('positiveInt'), default: 15000 },
+    maxWakesPerMinute: { doc: 'Most sessions one satellite may open in any 60 s (wake word, remote listen, follow-up); more are refused with VOICE_WAKE_RATE_LIMITED and the satellite told to end them. Per satellite: others are not affected. A person cannot say the wake word much more than 15 times a minute (a session, then wake.refractoryMs). 0: no limit.', format: nonNegativeInt('nonNegativeInt'), default: 20 },
+    maxAudioBytesPerSecond: { doc: 'Fastest audio one satellite may send, in bytes per second averaged over 5 s (a burst of up to 5 s worth is allowed: the pre-roll, frames held back while the broker was away). A satellite streams 32000 (16 kHz, 16-bit, mono); past the limit its live session is ended with VOICE_AUDIO_RATE_EXCEEDED. Per satellite: others are not affected. 0: no limit.', format: nonNegativeInt('nonNegativeInt'), default: 64000 },
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },
     endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored. An endpoint also needs a word of the command: one after only the wake word (trimmed, see session.wakeMarginMs) never ends a session.', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
@@ -123,8 +144,15 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
 });
 
 export interface HubConfig {
-  mqtt: { url: string; username: string; password: string; topicRoot: string; clientId: string };
-  broker: { host: string; port: number; allowAnonymous: boolean };
+  mqtt: { url: string; username: string; password: string; ca: string; topicRoot: string; clientId: string };
+  broker: {
+    host: string;
+    port: number;
+    allowAnonymous: boolean;
+    maxPacketBytes: number;
+    plain: 'on' | 'loopback' | 'off';
+    tls: { enabled: 'auto' | 'on' | 'off'; host: string; port: number; cert: string; key: string; ca: string };
+  };
   stt: {
     engine: 'auto' | 'vosk' | 'pocketsphinx' | 'crash-test';
     workers: number;
@@ -134,7 +162,7 @@ export interface HubConfig {
     vosk: { model: string; library: string };
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };
-  session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
+  session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

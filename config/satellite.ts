@@ -19,6 +19,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     url: { doc: "The hub's broker.", format: mqttUrl, default: 'mqtt://localhost:1883' },
     username: { doc: 'Broker username.', format: String, default: '' },
     password: { doc: 'Broker password.', format: String, default: '', sensitive: true },
+    ca: { doc: "With an mqtts:// URL: a PEM file of the CA the broker's certificate must chain to, trusted instead of the system CAs. For the hub's embedded broker, a copy of its tls/ca.crt (`voice-hub tls init`): the satellite then talks to that hub only. Empty: the system CAs.", format: String, default: '' },
     topicRoot: { doc: 'First level of every topic; must match the hub.', format: topicRoot, default: 'voice' },
   },
   audio: {
@@ -50,6 +51,13 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     dir: { doc: 'file: directory for <sessionId>.wav files.', format: String, default: '/tmp/voice-satellite-playback' },
     bufferMs: { doc: 'Jitter buffer: audio collected before playback starts (or until the stream ends).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
   },
+  privacy: {
+    listenEarcon: {
+      doc: 'A session opened by a remote listen command (not by the wake word, not a follow-up) first plays a short rising two-note chime (880 then 1320 Hz, 220 ms) through the playback sink, and only then streams: what the microphone hears before the chime ends, and 200 ms after it, is never sent, so the chime does not reach the hub. If the chime cannot be played the session is ended (the microphone is not opened silently). false: listen streams at once, with the pre-roll, as before. Either way the retained status says listening: true, openedBy: remote while the session streams.',
+      format: Boolean,
+      default: true,
+    },
+  },
   followUp: {
     listenMs: { doc: 'After a reply that asks a question, listen this long for an answer without the wake word; 0 turns follow-up off.', format: nonNegativeInt('nonNegativeInt'), default: 5000 },
   },
@@ -69,7 +77,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
 
 export interface SatelliteConfig {
   satellite: { id: string; room: string; group: string };
-  mqtt: { url: string; username: string; password: string; topicRoot: string };
+  mqtt: { url: string; username: string; password: string; ca: string; topicRoot: string };
   audio: { source: 'microphone' | 'command' | 'wav'; device: string; command: string; wav: string; wavRealtime: boolean; wavTrailingSilenceMs: number };
   wake: {
     engine: 'auto' | 'openwakeword' | 'porcupine';
@@ -83,6 +91,7 @@ export interface SatelliteConfig {
   };
   playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; bufferMs: number };
   followUp: { listenMs: number };
+  privacy: { listenEarcon: boolean };
   vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number; wakeGapMs: number; wakeTailMaxMs: number };
   log: { level: string };
 }

@@ -14,18 +14,33 @@
  * - every delivery, retained ones too, goes only to clients that may read it.
  * Each denial is logged once per client and reason. An identity removed
  * from the store is disconnected within a second.
+ *
+ * Listeners: plain TCP (on, loopback only, or off) and mqtts with the
+ * hub's certificate (hub/security/tls.ts); both lead to the same broker and
+ * the same rules.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Aedes, Client } from 'aedes' with { 'resolution-mode': 'import' };
 import { VoiceError } from '../common/errors';
 import type { Logger } from '../common/log';
+import type { ReportTarget } from '../common/report';
 import { Acl, type Principal } from './security/acl';
 import type { IdentityStore } from './security/identities';
+import { CappedConnection, type Oversize } from './security/packet-cap';
 
 export interface BrokerOptions {
   host: string;
   port: number;
+  /** The plain-TCP listener: on (host:port), loopback (127.0.0.1:port) or off. */
+  plain: 'on' | 'loopback' | 'off';
+  /** The mqtts listener, if any. */
+  tls?: { host: string; port: number; cert: Buffer; key: Buffer };
   allowAnonymous: boolean;
+  /** Largest packet a client may send (0: no cap); see hub/security/packet-cap.ts. */
+  maxPacketBytes: number;
+  /** The hub's error reporter, for VOICE_MQTT_PACKET_TOO_LARGE. */
+  report: (code: 'VOICE_MQTT_PACKET_TOO_LARGE', message: string, at: ReportTarget) => void;
   topicRoot: string;
   /** The hub's own MQTT client id: only the hub identity may use it. */
   hubClientId: string;
@@ -35,17 +50,23 @@ export interface BrokerOptions {
 const DENIED_TOPIC = '$voice-hub/denied';
 const SATELLITE_CLIENT_PREFIX = 'voice-sat-';
 const REVOKE_CHECK_MS = 500;
+/** An oversized packet is reported at most once per client (identity, else address) in this long. */
+const OVERSIZE_REPORT_MS = 60_000;
 
 export class EmbeddedBroker {
   private aedes?: Aedes;
-  private server?: net.Server;
+  private servers: net.Server[] = [];
   private revokeTimer?: NodeJS.Timeout;
   private readonly principals = new WeakMap<Client, Principal>();
   private readonly logged = new WeakMap<Client, Set<string>>();
   /** Connected clients by client id (aedes keeps its own map, untyped). */
   private readonly clients = new Map<string, Client>();
   private readonly acl: Acl;
+  private readonly oversized = new Map<string, { at: number; quiet: number }>();
+  /** The plain listener's port (0: none). */
   port = 0;
+  /** The mqtts listener's port (0: none). */
+  tlsPort = 0;
 
   constructor(
     private readonly opts: BrokerOptions,
@@ -98,18 +119,34 @@ export class EmbeddedBroker {
       if (this.clients.get(client.id) === client) this.clients.delete(client.id);
     });
     aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'broker client error'));
-    const server = net.createServer(aedes.handle);
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(new VoiceError('VOICE_BROKER_FAILED', `embedded broker cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; set broker.port or mqtt.url`, undefined, { cause: err }));
-      });
-      server.listen(this.opts.port, this.opts.host, () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
+    const o = this.opts;
+    // Every connection's bytes pass the packet-size cap before aedes' parser buffers them.
+    const handle = (socket: net.Socket) => aedes.handle(new CappedConnection(socket, o.maxPacketBytes, (x) => this.oversize(x)));
+    if (o.plain !== 'off') this.port = await this.listen(net.createServer(handle), o.plain === 'loopback' ? '127.0.0.1' : o.host, o.port, 'broker.port');
+    if (o.tls) {
+      const server = tls.createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, handle);
+      // A client that gives up on our certificate, or speaks plain MQTT to the TLS port: its side says why; here, a debug line.
+      server.on('tlsClientError', (err, socket) => this.log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed'));
+      this.tlsPort = await this.listen(server, o.tls.host, o.tls.port, 'broker.tls.port');
+    }
     this.revokeTimer = setInterval(() => this.dropRevoked(), REVOKE_CHECK_MS);
     this.revokeTimer.unref();
-    this.log.info({ host: this.opts.host, port: this.port, identities: this.identities.list().length, allowAnonymous: this.opts.allowAnonymous }, 'embedded MQTT broker listening');
+    const plainHost = o.plain === 'off' ? null : o.plain === 'loopback' ? '127.0.0.1' : o.host;
+    this.log.info(
+      { host: plainHost, port: this.port || null, tlsHost: o.tls?.host ?? null, tlsPort: this.tlsPort || null, identities: this.identities.list().length, allowAnonymous: o.allowAnonymous },
+      'embedded MQTT broker listening',
+    );
+  }
+
+  private async listen(server: net.Server, host: string, port: number, key: string): Promise<number> {
+    this.servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new VoiceError('VOICE_BROKER_FAILED', `embedded broker cannot listen on ${host}:${port}: ${err.code ?? err.message}; set ${key} or mqtt.url`, undefined, { cause: err }));
+      });
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as net.AddressInfo).port;
   }
 
   private who(client: Client | null): Principal {
@@ -146,6 +183,30 @@ export class EmbeddedBroker {
     this.log.warn({ clientId: client.id, identity: p.name, role: p.role, topic, reason: why }, `embedded broker refused a ${what} (logged once per client and reason)`);
   }
 
+  /** Reports a connection closed for an oversized packet, once per client per minute (with the count since). */
+  private oversize(o: Oversize): void {
+    const client = o.client as Client | undefined;
+    const p = client ? this.principals.get(client) : undefined;
+    if (o.bytes < 0) {
+      this.log.debug({ clientId: client?.id, remote: o.remote }, 'malformed MQTT packet length; connection closed');
+      return;
+    }
+    const key = p?.name ? `identity ${p.name}` : `address ${o.remote ?? '?'}`;
+    const t = Date.now();
+    const last = this.oversized.get(key);
+    if (last && t - last.at < OVERSIZE_REPORT_MS) {
+      last.quiet++;
+      return;
+    }
+    if (this.oversized.size > 1024) this.oversized.clear();
+    this.oversized.set(key, { at: t, quiet: 0 });
+    const who = p?.name ? `${p.role} ${p.name}` : `a client at ${o.remote ?? 'an unknown address'} (not yet authenticated)`;
+    this.opts.report('VOICE_MQTT_PACKET_TOO_LARGE', `${who} sent a ${o.bytes}-byte MQTT packet, over broker.maxPacketBytes (${this.opts.maxPacketBytes}); connection closed`, {
+      satellite: p?.role === 'satellite' ? p.name : undefined,
+      log: { clientId: client?.id, identity: p?.name, remote: o.remote, bytes: o.bytes, limit: this.opts.maxPacketBytes, refusedSinceLastReport: last?.quiet ?? 0 },
+    });
+  }
+
   /** Disconnects the clients of identities removed from the store (or removed and added again with a new secret). */
   private dropRevoked(): void {
     try {
@@ -166,10 +227,9 @@ export class EmbeddedBroker {
 
   async stop(): Promise<void> {
     clearInterval(this.revokeTimer);
-    const server = this.server;
     const aedes = this.aedes;
-    // Closing aedes first disconnects its clients, so the server can close.
+    // Closing aedes first disconnects its clients, so the servers can close.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

@@ -13,12 +13,13 @@
 import type { MqttClient } from 'mqtt';
 import { toVoiceError } from '../common/errors';
 import type { Logger } from '../common/log';
-import { connectMqtt, endMqtt } from '../common/mqtt';
+import { connectMqtt, endMqtt, shownUrl } from '../common/mqtt';
 import { PROTOCOL_VERSION, type StatusPayload, now, topics } from '../common/protocol';
 import { ErrorReporter } from '../common/report';
 import { VERSION } from '../common/version';
 import type { HubConfig } from '../config/hub';
 import { EmbeddedBroker } from './broker';
+import { hubSelfUrl, resolveBrokerTls, warnExpiry } from './security/tls';
 import { EventBus } from './bus';
 import { type Resolved, startStt, startTts } from './engines';
 import { EventLoopMonitor } from './event-loop';
@@ -102,12 +103,16 @@ export class Hub {
     // The identities, and the hub's own secret (made at its first start).
     this.identities = new IdentityStore(c.hub.stateDir).open();
     const hubSecret = await this.identities.hubSecret();
+    let ca = c.mqtt.ca;
     if (c.mqtt.url === '') {
-      const { port, allowAnonymous } = c.broker;
-      this.broker = new EmbeddedBroker({ host: c.broker.host, port, allowAnonymous, topicRoot: c.mqtt.topicRoot, hubClientId: c.mqtt.clientId }, this.identities, this.log.child({ module: 'broker' }));
+      const { port, allowAnonymous, plain, host, maxPacketBytes } = c.broker;
+      const tls = resolveBrokerTls({ stateDir: c.hub.stateDir, host, plain, tls: c.broker.tls });
+      if (tls.listener) warnExpiry(tls.listener.notAfter, this.log);
+      this.broker = new EmbeddedBroker({ host, port, plain, tls: tls.listener, allowAnonymous, maxPacketBytes, report: (code, message, at) => this.errors.report(code, message, at), topicRoot: c.mqtt.topicRoot, hubClientId: c.mqtt.clientId }, this.identities, this.log.child({ module: 'broker' }));
       await this.broker.start();
-      const host = c.broker.host === '0.0.0.0' || c.broker.host === '::' ? '127.0.0.1' : c.broker.host;
-      this.brokerUrl = `mqtt://${host}:${this.broker.port}`;
+      const self = hubSelfUrl({ host, plain }, { plain: this.broker.port, tls: this.broker.tlsPort }, tls.listener?.host ?? '');
+      this.brokerUrl = self.url;
+      ca = self.tls ? tls.caFile : '';
     } else {
       this.brokerUrl = c.mqtt.url;
     }
@@ -121,6 +126,7 @@ export class Hub {
       clientId: c.mqtt.clientId,
       username: embedded ? HUB_IDENTITY : c.mqtt.username,
       password: embedded ? hubSecret : c.mqtt.password,
+      ca,
       will: { topic: this.topics.hubStatus(), payload: this.status('offline') },
       log: this.log.child({ module: 'mqtt' }),
     });
@@ -155,7 +161,7 @@ export class Hub {
       }, c.hub.statusIntervalS * 1000);
       this.statusTimer.unref();
     }
-    this.log.info({ broker: this.brokerUrl, stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
+    this.log.info({ broker: shownUrl(this.brokerUrl), stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
   }
 
   private publishStatus(): void {

@@ -67,6 +67,15 @@ export class SatelliteRegistry implements Feature {
    * what it said before.
    */
   roomOf(id: string, claimed?: string): string {
+    // The embedded broker reads the store again as it changes; with an external broker (mqtt.url) nothing else does,
+    // so a satellite added while the hub runs gets its room here (a stat when nothing changed).
+    if (this.ctx?.config.mqtt.url) {
+      try {
+        this.ctx.identities.refresh();
+      } catch (err) {
+        this.ctx.log.warn({ err }, 'cannot read the identity store; keeping the identities read before');
+      }
+    }
     return this.ctx?.identities.get(id)?.room ?? claimed ?? this.sats.get(id)?.room ?? 'default';
   }
 

@@ -3,7 +3,8 @@
  * the moment they arrive: never behind queued audio frames.
  *   stop    ends the live session and cuts off playback (only that session/stream when sessionId is given)
  *   mute    ends both and enters muted;  unmute leaves it
- *   listen  opens a session at once (wake, audio start and pre-roll published before it returns)
+ *   listen  opens a session at once (wake and audio start published before it returns; the pre-roll too,
+ *           or, with privacy.listenEarcon, the earcon first: session/remote-listen.ts)
  *   end     (from the hub) ends streaming of session sessionId; playback is not touched, except that
  *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone
  */
@@ -16,6 +17,8 @@ export interface CommandContext {
   listener: Pick<Listener, 'openSession' | 'endSession'>;
   player: PlayerView;
   publishStatus: () => void;
+  /** Opens a session for a remote listen (session/remote-listen.ts). */
+  listen: () => void;
   /** Plays the busy tone (playback/earcon.ts) for a session the hub refused. */
   busy: (sessionId: string) => void;
 }
@@ -44,7 +47,7 @@ export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
       ctx.publishStatus();
       break;
     case 'listen':
-      listener.openSession('listen', 1);
+      ctx.listen();
       break;
   }
 }

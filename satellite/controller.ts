@@ -9,7 +9,9 @@
  *   -> the hub replies: playback/router -> player -> 'played' -> follow-up?
  *
  * The one state field (idle, streaming, playing, follow-up, muted) is in
- * state.ts; commands (commands.ts) change it synchronously.
+ * state.ts; commands (commands.ts) change it synchronously. A remote listen
+ * plays its earcon before it streams (session/remote-listen.ts). The retained
+ * status says whenever a session streams (listening, openedBy).
  */
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
@@ -29,6 +31,7 @@ import { createSink } from './playback/sinks';
 import { PreRoll } from './preroll';
 import { FrameQueue } from './session/frame-queue';
 import { Listener } from './session/listener';
+import { RemoteListen } from './session/remote-listen';
 import { SessionStreamer } from './session/streamer';
 import { SatelliteState } from './state';
 import { SileroVad } from './vad';
@@ -58,6 +61,7 @@ export class Satellite extends EventEmitter {
   frames?: FrameQueue;
   source?: SourceSupervisor;
   private tts?: TtsRouter;
+  private remote?: RemoteListen;
 
   constructor(ctx: { config: SatelliteConfig; log: Logger }) {
     super();
@@ -77,6 +81,7 @@ export class Satellite extends EventEmitter {
 
   private status(state: 'online' | 'offline'): string {
     const c = this.config;
+    const session = this.state.session;
     const p: StatusPayload = {
       state,
       protocol: PROTOCOL_VERSION,
@@ -87,6 +92,9 @@ export class Satellite extends EventEmitter {
       wake: { engine: this.wake?.name, keyword: this.wake?.name === 'porcupine' ? c.wake.porcupine.keyword : c.wake.keyword },
       audio: { source: c.audio.source, format: AUDIO_FORMAT },
       muted: this.state.kind === 'muted',
+      // The microphone streams to the hub (a live session), and what opened it.
+      listening: state === 'online' && session !== null,
+      ...(state === 'online' && session ? { openedBy: session.openedBy } : {}),
       time: now(),
     };
     return JSON.stringify(p);
@@ -105,6 +113,7 @@ export class Satellite extends EventEmitter {
       clientId: `voice-sat-${this.id}`,
       username: c.mqtt.username,
       password: c.mqtt.password,
+      ca: c.mqtt.ca,
       will: { topic: this.topics.satStatus(this.id), payload: this.status('offline') },
       log: log('mqtt'),
     });
@@ -137,6 +146,7 @@ export class Satellite extends EventEmitter {
       player,
     });
     this.listener = listener;
+    this.remote = new RemoteListen({ earcon: c.privacy.listenEarcon, listener, player, report: (code, message, sessionId) => errors.report(code, message, { sessionId }), log: log('listen') });
     const frameMs = (wake.frameLength * 1000) / AUDIO_FORMAT.rate;
     this.frames = new FrameQueue({
       frameLength: wake.frameLength,
@@ -147,8 +157,14 @@ export class Satellite extends EventEmitter {
     });
 
     // Wiring.
-    listener.on('wake', (w) => this.emit('wake', w));
-    listener.on('session-end', (s) => this.emit('session-end', s));
+    listener.on('wake', (w) => {
+      this.publishStatus();
+      this.emit('wake', w);
+    });
+    listener.on('session-end', (s) => {
+      this.publishStatus();
+      this.emit('session-end', s);
+    });
     player.on('played', (ev: PlayedEvent) => this.onPlayed(ev));
     player.on('error', (err: unknown) => errors.reportError(err, 'VOICE_PLAYBACK_FAILED', { sessionId: player.sessionId ?? undefined }));
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
@@ -170,6 +186,7 @@ export class Satellite extends EventEmitter {
     const { followUp, ...payload } = ev;
     this.mqtt?.publish(this.topics.played(this.id), JSON.stringify(payload), { qos: 1 });
     this.emit('played', ev);
+    this.remote?.played(ev);
     this.listener?.playbackEnded(followUp);
   }
 
@@ -178,12 +195,12 @@ export class Satellite extends EventEmitter {
       this.tts?.handle(topic, payload);
       return;
     }
-    const { listener, player } = this;
-    if (!listener || !player) return;
+    const { listener, player, remote } = this;
+    if (!listener || !player || !remote) return;
     try {
       const cmd = validateCommand(topic, parseJson(topic, payload));
       this.log.info({ command: cmd.command, sessionId: cmd.sessionId, state: this.state.kind }, 'command');
-      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), busy: (sid) => playEarcon(player, sid, busyTone()) });
+      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), listen: () => remote.open(), busy: (sid) => playEarcon(player, sid, busyTone()) });
     } catch (err) {
       this.errors?.reportError(err, 'VOICE_BAD_PAYLOAD');
     }
@@ -193,6 +210,7 @@ export class Satellite extends EventEmitter {
   async stop(): Promise<void> {
     await this.source?.stop();
     await this.frames?.stop();
+    this.remote?.stop();
     this.listener?.endSession('shutdown');
     this.player?.close();
     if (this.mqtt?.connected) {

@@ -21,12 +21,18 @@
  */
 import type { Endpointer } from './endpointer';
 
+/** What opened a session: the wake word, a remote listen command, or a reply that asked a question. */
+export type OpenedBy = 'wake' | 'remote' | 'follow-up';
+
 export interface LiveSession {
   readonly id: string;
   readonly wakeWord: string;
+  readonly openedBy: OpenedBy;
   readonly endpointer: Endpointer;
   /** Pre-roll frames the VAD still has to see (warms its state) before the first live frame. */
   warmUp: Buffer[] | null;
+  /** Frames are dropped, not streamed, until released (the listen earcon is playing: session/remote-listen.ts). */
+  held: boolean;
 }
 
 export type SatState =

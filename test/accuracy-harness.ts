@@ -220,7 +220,8 @@ export async function runPipeline(utts: readonly Utterance[], opts: PipelineOpti
   const t0 = Date.now();
   const n = Math.max(1, Math.min(opts.satellites, utts.length));
   const groups = Array.from({ length: n }, (_, i) => utts.filter((_u, k) => k % n === i));
-  const hub = await startHubProcess(['--reply-enabled', 'false', ...(opts.hubArgs ?? [])]);
+  // Utterances follow each other closer than anyone speaks (a 1.5 s command, 20 a minute): the wake-rate limit is not under test here.
+  const hub = await startHubProcess(['--reply-enabled', 'false', '--session-max-wakes-per-minute', '0', ...(opts.hubArgs ?? [])]);
   const client = await connect(hub.url);
   const sats: Proc[] = [];
   try {

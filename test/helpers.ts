@@ -162,7 +162,7 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
     } catch {
       return;
     }
-    if (stateDir && o.msg === 'embedded MQTT broker listening' && typeof o.port === 'number') registerBroker(o.port, stateDir);
+    if (stateDir && o.msg === 'embedded MQTT broker listening') for (const port of [o.port, o.tlsPort]) if (typeof port === 'number') registerBroker(port, stateDir);
     for (const w of [...waiters]) {
       if (w.pred(o)) {
         waiters.splice(waiters.indexOf(w), 1);

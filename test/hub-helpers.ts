@@ -14,6 +14,6 @@ export async function startHub(args: string[] = [], opts: { logs?: Record<string
   const log = logs ? pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }) : pino({ level: process.env.TEST_LOG ?? 'silent' });
   const hub = new Hub({ config, log });
   await hub.start();
-  if (hub.broker) registerBroker(hub.broker.port, dir);
+  for (const port of [hub.broker?.port, hub.broker?.tlsPort]) if (port) registerBroker(port, dir);
   return hub;
 }

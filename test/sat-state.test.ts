@@ -5,7 +5,7 @@ import { Endpointer } from '../satellite/endpointer';
 import { type LiveSession, SatelliteState, type StateKind } from '../satellite/state';
 
 function session(id: string): LiveSession {
-  return { id, wakeWord: 'hey_jarvis', endpointer: new Endpointer({ threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, wakeGapMs: 96, wakeTailMaxMs: 400 }, { preRollMs: 0, noSpeechMs: 4000 }), warmUp: null };
+  return { id, wakeWord: 'hey_jarvis', openedBy: 'wake', held: false, endpointer: new Endpointer({ threshold: 0.5, silenceMs: 400, maxUtteranceMs: 12000, wakeGapMs: 96, wakeTailMaxMs: 400 }, { preRollMs: 0, noSpeechMs: 4000 }), warmUp: null };
 }
 
 test('wake -> streaming -> idle; a second session cannot open while one is live', () => {

@@ -21,7 +21,9 @@ before(async () => {
   // Long enough to hold a "listen" session: silence, then a command spoken after the listen request.
   const wav = path.join(TMP, 'cmd.wav');
   fs.writeFileSync(wav, wavFromPcm(Buffer.concat([silence(2500), speak('what time is it'), silence(20000)])));
-  sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', 'cmdsat', '--satellite-room', 'study', '--audio-source', 'wav', '--audio-wav', wav]);
+  // The WAV's command is timed from the start, and the pre-roll covers a listen that comes late: no listen earcon here
+  // (it streams only after the earcon has played on the sink, with no pre-roll; test/listen-privacy.test.ts has it).
+  sat = runNode('satellite/main.js', ['--mqtt-url', hub.url, '--satellite-id', 'cmdsat', '--satellite-room', 'study', '--audio-source', 'wav', '--audio-wav', wav, '--privacy-listen-earcon', 'false']);
   await sat.waitLog((o) => o.msg === 'satellite listening');
 });
 after(async () => {

@@ -4,13 +4,15 @@
  * own secret. The store is a JSON file under the hub's state directory
  * (`hub.stateDir`), mode 0600, holding for each identity its name, role,
  * room and a scrypt hash of its secret, never the secret itself. Secrets are
- * made here (random, 32 bytes, base64url) and shown once, when added.
+ * made here (random, 32 bytes, base64url) and shown once, when added; a
+ * second hash, in Mosquitto's format, is made then too, for an external
+ * Mosquitto's password_file (hub/security/mosquitto.ts).
  *
  * The hub's broker reads the file again whenever it changed (refresh(), on
  * every connect and every second), so `voice-hub satellite add` takes effect
  * on the next connect and `remove` within a second, without a restart.
  */
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { pbkdf2Sync, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VoiceError } from '../../common/errors';
@@ -29,6 +31,12 @@ export interface Identity {
   created: string;
   /** scrypt$N$r$p$salt$hash (salt and hash base64). */
   secret: string;
+  /**
+   * The same secret hashed for Mosquitto's password_file ($7$..., see
+   * mosquittoHash), made when the secret is made. Absent for identities
+   * added before `voice-hub mosquitto export` existed.
+   */
+  mosquitto?: string;
 }
 
 interface StoreFile {
@@ -64,6 +72,34 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const want = Buffer.from(hash, 'base64');
   const got = await derive(secret, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
   return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** verifySecret, blocking (~50 ms): for the CLI only. */
+function verifySecretSync(secret: string, stored: string): boolean {
+  const [kind, n, r, p, salt, hash] = stored.split('$');
+  if (kind !== 'scrypt' || !hash) return false;
+  const want = Buffer.from(hash, 'base64');
+  const got = scryptSync(secret, Buffer.from(salt, 'base64'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+  return timingSafeEqual(got, want);
+}
+
+// Mosquitto 2.0's password_file hash, as mosquitto_passwd writes it: PBKDF2-HMAC-SHA512, 101 iterations, 12-byte
+// salt, 64-byte hash. Few iterations, but the secrets are 32 random bytes: nothing to guess.
+const MOSQ_ITERATIONS = 101;
+
+/** `$7$101$<salt b64>$<hash b64>`: a Mosquitto 2.0 password_file hash of the secret. */
+export function mosquittoHash(secret: string): string {
+  const salt = randomBytes(12);
+  const hash = pbkdf2Sync(secret, salt, MOSQ_ITERATIONS, 64, 'sha512');
+  return `$7$${MOSQ_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Whether a `$7$` hash is this secret's, checked as Mosquitto checks it. */
+export function verifyMosquittoHash(secret: string, stored: string): boolean {
+  const [, kind, iterations, salt, hash] = stored.split('$');
+  if (kind !== '7' || !hash) return false;
+  const want = Buffer.from(hash, 'base64');
+  return timingSafeEqual(pbkdf2Sync(secret, Buffer.from(salt, 'base64'), Number(iterations), want.length, 'sha512'), want);
 }
 
 /** 32 random bytes, base64url; never starting with "-", which a command line would take for an option. */
@@ -149,7 +185,7 @@ export class IdentityStore {
     this.refresh();
     if (this.identities.has(name)) throw new VoiceError('VOICE_IDENTITY_EXISTS', `an identity named "${name}" exists already (${this.identities.get(name)?.role}); remove it first to give it a new secret`);
     const secret = newSecret();
-    const i: Identity = { name, role, created: new Date().toISOString(), secret: hashSecret(secret) };
+    const i: Identity = { name, role, created: new Date().toISOString(), secret: hashSecret(secret), mosquitto: mosquittoHash(secret) };
     if (opts.room) i.room = opts.room;
     if (opts.readAudio) i.readAudio = true;
     this.refresh();
@@ -180,19 +216,53 @@ export class IdentityStore {
    * in the store as identity voice-hub, role hub.
    */
   async hubSecret(): Promise<string> {
-    const file = path.join(this.dir, HUB_SECRET_FILE);
-    let secret: string | undefined;
-    try {
-      secret = fs.readFileSync(file, 'utf8').trim();
-    } catch {
-      secret = undefined;
-    }
+    const secret = this.readHubSecret();
     const known = this.get(HUB_IDENTITY);
-    if (secret && known && (await verifySecret(secret, known.secret))) return secret;
-    secret = newSecret();
-    writePrivate(file, `${secret}\n`);
+    if (secret && known && (await verifySecret(secret, known.secret))) return this.keepHub(secret);
+    return this.newHub();
+  }
+
+  /**
+   * For `voice-hub mosquitto export` (blocking): makes the hub's identity if
+   * the hub never started (it uses that secret at its first start), or its
+   * Mosquitto hash from hub.secret if the store is from before it. Never
+   * gives the hub a new secret while it has one: a running hub holds it.
+   */
+  ensureHubMosquitto(): void {
     this.refresh();
-    this.identities.set(HUB_IDENTITY, { name: HUB_IDENTITY, role: 'hub', created: new Date().toISOString(), secret: hashSecret(secret) });
+    const known = this.get(HUB_IDENTITY);
+    if (!known) {
+      this.newHub();
+      return;
+    }
+    const secret = known.mosquitto ? undefined : this.readHubSecret();
+    if (secret && verifySecretSync(secret, known.secret)) this.keepHub(secret);
+  }
+
+  private readHubSecret(): string | undefined {
+    try {
+      return fs.readFileSync(path.join(this.dir, HUB_SECRET_FILE), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The hub's secret is known here, so its Mosquitto hash is (re)made when missing: a store from before Mosquitto export. */
+  private keepHub(secret: string): string {
+    this.refresh();
+    const known = this.identities.get(HUB_IDENTITY);
+    if (known && !known.mosquitto) {
+      this.identities.set(HUB_IDENTITY, { ...known, mosquitto: mosquittoHash(secret) });
+      this.save();
+    }
+    return secret;
+  }
+
+  private newHub(): string {
+    const secret = newSecret();
+    writePrivate(path.join(this.dir, HUB_SECRET_FILE), `${secret}\n`);
+    this.refresh();
+    this.identities.set(HUB_IDENTITY, { name: HUB_IDENTITY, role: 'hub', created: new Date().toISOString(), secret: hashSecret(secret), mosquitto: mosquittoHash(secret) });
     this.save();
     return secret;
   }

@@ -125,6 +125,13 @@ export abstract class SessionBook {
     this.end(s, 'error');
   }
 
+  /** Ends a live session the hub will not go on with (a limit, reported already): no final transcript; the satellite is told to stop streaming. */
+  protected cut(s: Session): void {
+    this.tellEnd(s.satellite, s.id);
+    s.stt.abort();
+    this.end(s, 'error');
+  }
+
   protected abort(s: Session): void {
     s.stt.abort();
     this.end(s, 'aborted');

@@ -9,7 +9,8 @@
  * ended by it only once its audio stops. How sessions end is book.ts's. It tells the rest of the hub what
  * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
  * sessionClosed); it calls no other feature. Every bad message gets a coded
- * error on the satellite's error topic.
+ * error on the satellite's error topic. Each satellite's wake rate and audio
+ * bandwidth are limits.ts's to judge.
  */
 import { toVoiceError } from '../../common/errors';
 import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
@@ -17,6 +18,7 @@ import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
 import { type Session, SessionBook } from './book';
+import { SessionLimits } from './limits';
 import { OrphanBuffer } from './orphans';
 import { SessionTranscripts } from './transcripts';
 
@@ -30,11 +32,13 @@ export class SessionManager extends SessionBook implements Feature {
   readonly subscriptions: string[];
   readonly handlers: TopicHandlers;
   private readonly orphans: OrphanBuffer;
+  private readonly limits: SessionLimits;
 
   constructor(ctx: HubContext, stt: Stt) {
     super(ctx, stt);
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];
+    this.limits = new SessionLimits({ settings: ctx.config.session, report: (sat, code, message, sid) => this.error(sat, code, message, sid) });
     this.orphans = new OrphanBuffer((satellite, sessionId, n) =>
       this.error(satellite, 'VOICE_UNKNOWN_SESSION', `no live session ${sessionId} for satellite ${satellite} (no wake within the grace period); ${n} message(s) dropped`, sessionId),
     );
@@ -91,6 +95,7 @@ export class SessionManager extends SessionBook implements Feature {
       this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
       return;
     }
+    if (!this.limits.admitWake(satellite, w.sessionId)) return this.refuse(satellite, w.sessionId);
     const room = this.ctx.registry.roomOf(satellite, w.room);
     const wakeAt = Date.now();
     const audioMs = () => s.bytes / BYTES_PER_MS;
@@ -121,11 +126,7 @@ export class SessionManager extends SessionBook implements Feature {
       // and stop the satellite streaming into nothing.
       const e = toVoiceError(err, 'VOICE_STT_FAILED');
       this.error(satellite, e.code, e.message, w.sessionId);
-      this.remember(w.sessionId);
-      this.tellEnd(satellite, w.sessionId, e.code);
-      // Frames that came before the wake belong to the refused session: drop them quietly, not as unknown later.
-      this.orphans.adopt(w.sessionId);
-      return;
+      return this.refuse(satellite, w.sessionId, e.code);
     }
     this.sessions.set(s.id, s);
     this.bySatellite.set(satellite, s.id);
@@ -134,6 +135,14 @@ export class SessionManager extends SessionBook implements Feature {
     this.ctx.log.info({ satellite, sessionId: s.id, wakeWord: w.wakeWord, score: w.score }, 'session opened');
     this.ctx.bus.emit('sessionOpened', { satellite, sessionId: s.id, room: s.room });
     this.orphans.adopt(s.id);
+  }
+
+  /** Refuses a wake (the error was reported): the satellite is told to stop streaming, and its messages are dropped quietly. */
+  private refuse(satellite: string, sessionId: string, code?: string): void {
+    this.remember(sessionId);
+    this.tellEnd(satellite, sessionId, code);
+    // Frames that came before the wake belong to the refused session: drop them quietly, not as unknown later.
+    this.orphans.adopt(sessionId);
   }
 
   /** Finds the live session a message refers to, or reports VOICE_UNKNOWN_SESSION. */
@@ -172,6 +181,7 @@ export class SessionManager extends SessionBook implements Feature {
     if (payload.length > max) return this.error(satellite, 'VOICE_FRAME_TOO_LARGE', `audio frame of ${payload.length} bytes exceeds session.maxFrameBytes=${max}; dropped`, sessionId);
     if (payload.length % 2 !== 0) return this.error(satellite, 'VOICE_AUDIO_FORMAT', `audio frame of ${payload.length} bytes is not whole 16-bit samples; dropped`, sessionId);
     if (payload.length === 0) return;
+    if (!this.limits.admitAudio(satellite, sessionId, payload.length)) return this.cut(s);
     s.bytes += payload.length;
     if (s.bytes / BYTES_PER_MS >= NO_START_MS) this.release(s);
     s.stt.audio(payload);

@@ -12,7 +12,7 @@ import { type AudioStopPayload, BYTES_PER_MS, type StopReason, type WakePayload 
 import type { SatelliteConfig } from '../../config/satellite';
 import { Endpointer } from '../endpointer';
 import type { PreRoll } from '../preroll';
-import type { LiveSession, SatelliteState } from '../state';
+import type { LiveSession, OpenedBy, SatelliteState } from '../state';
 import type { WakeEngine } from '../wake/engine';
 import type { WakeGate } from '../wake/gate';
 import type { SessionStreamer } from './streamer';
@@ -81,11 +81,12 @@ export class Listener extends EventEmitter {
       this.ctx.player.stop('barge-in');
     }
     log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
-    this.openSession(det.keyword, det.score, false, true);
+    this.openSession(det.keyword, det.score, 'wake');
   }
 
   private async streamFrame(session: LiveSession, frame: Int16Array): Promise<void> {
     const { state, vad } = this.ctx;
+    if (session.held) return; // the listen earcon is playing: what the microphone hears now is never sent
     if (session.warmUp) {
       // Warm the VAD's state on the pre-roll; speech in it (the wake word itself) does not start the utterance.
       const pre = session.warmUp;
@@ -108,25 +109,37 @@ export class Listener extends EventEmitter {
 
   /**
    * Opens a session now: wake, audio start and the pre-roll are published
-   * before this returns. `heard`: the wake word was spoken and fired at the
-   * end of the pre-roll (not a listen command or a follow-up). Null when muted
-   * or a session is live.
+   * before this returns. `by`: the wake word (spoken, it fired at the end of
+   * the pre-roll), a remote listen command, or a follow-up. `hold`: send no
+   * pre-roll and stream nothing until release() (the listen earcon plays
+   * first). Null when muted or a session is live.
    */
-  openSession(wakeWord: string, score: number, followUp = false, heard = false): string | null {
+  openSession(wakeWord: string, score: number, by: OpenedBy = 'remote', opts: { hold?: boolean } = {}): string | null {
     const { state, config } = this.ctx;
     if (!state.canOpen) return null;
-    const pre = this.ctx.preRoll.take();
-    const opened = this.ctx.streamer.open(wakeWord, score, pre, heard);
-    const noSpeechMs = followUp ? config.followUp.listenMs : config.vad.noSpeechMs;
+    const held = opts.hold === true;
+    const taken = this.ctx.preRoll.take();
+    const pre = held ? [] : taken;
+    const opened = this.ctx.streamer.open(wakeWord, score, pre, by === 'wake');
+    const noSpeechMs = by === 'follow-up' ? config.followUp.listenMs : config.vad.noSpeechMs;
     const endpointer = new Endpointer(config.vad, { preRollMs: opened.preRollMs, noSpeechMs, wakeMs: opened.wakeMs });
-    state.open({ id: opened.sessionId, wakeWord, endpointer, warmUp: pre }, followUp);
+    state.open({ id: opened.sessionId, wakeWord, openedBy: by, endpointer, warmUp: pre, held }, by === 'follow-up');
     this.emit('wake', opened.wake satisfies WakePayload);
     return opened.sessionId;
   }
 
-  /** Ends the live session now (publishes audio stop); null when there is none. */
-  endSession(reason: StopReason): AudioStopPayload | null {
+  /** Streams a held session from the next frame on; false when it is no longer live. */
+  release(sessionId: string): boolean {
+    const s = this.ctx.state.session;
+    if (!s || s.id !== sessionId) return false;
+    s.held = false;
+    return true;
+  }
+
+  /** Ends the live session now (publishes audio stop), only if it is `sessionId` when given; null when there is none. */
+  endSession(reason: StopReason, sessionId?: string): AudioStopPayload | null {
     const { state, player } = this.ctx;
+    if (sessionId !== undefined && state.session?.id !== sessionId) return null;
     const s = state.close(player.playing ? player.sessionId : null);
     if (!s) return null;
     const stop = this.ctx.streamer.close(s.id, reason, s.endpointer);
@@ -141,6 +154,6 @@ export class Listener extends EventEmitter {
   playbackEnded(followUp: boolean): void {
     this.ctx.gate.playbackEnded();
     this.ctx.state.playbackEnded();
-    if (followUp && this.ctx.config.followUp.listenMs > 0) this.openSession('follow-up', 1, true);
+    if (followUp && this.ctx.config.followUp.listenMs > 0) this.openSession('follow-up', 1, 'follow-up');
   }
 }

@@ -112,7 +112,8 @@ export function rssPeak(pid: number): { stop: () => number } {
 
 export async function hubProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = runNode('hub/main.js', ['--broker-port', String(port), '--broker-host', '127.0.0.1', '--log-level', 'warn', ...args], env);
+  // The bench replays sessions back to back and faster than real time: the per-satellite abuse limits would cut it short.
+  const proc = runNode('hub/main.js', ['--broker-port', String(port), '--broker-host', '127.0.0.1', '--log-level', 'warn', '--session-max-wakes-per-minute', '0', '--session-max-audio-bytes-per-second', '0', ...args], env);
   await waitPort(port, 30000);
   await waitConnect(`mqtt://127.0.0.1:${port}`, 'voice/hub/status');
   return { proc, url: `mqtt://127.0.0.1:${port}` };
