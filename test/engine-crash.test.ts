@@ -43,9 +43,10 @@ test('an engine that aborts mid-session fails only that session with VOICE_ENGIN
   });
   await mic.open();
   await mic.play(noisy(silence(1500))); // the wake engine warms up on real input
-  const online = () => col.json((tp) => tp === 'voice/satellite/den/status').filter((p) => p.state === 'online').length;
-  const onlineBefore = online();
-  assert.ok(onlineBefore >= 1, 'the satellite is online');
+  // The satellite republishes its status when its microphone opens and closes, so connections are counted from its own log.
+  const connects = () => sat.lines.filter((l) => l.includes('"MQTT connected"')).length;
+  assert.ok(col.json((tp) => tp === 'voice/satellite/den/status').some((p) => p.state === 'online'), 'the satellite is online');
+  assert.equal(connects(), 1, 'the satellite connected once');
 
   // Session 1: the engine aborts the STT process half a second into it.
   const from = col.messages.length;
@@ -85,7 +86,7 @@ test('an engine that aborts mid-session fails only that session with VOICE_ENGIN
   assert.equal(drops, 0);
   const states = col.json((tp) => tp === 'voice/satellite/den/status').map((p) => p.state);
   assert.equal(states.includes('offline'), false, JSON.stringify(states));
-  assert.equal(online(), onlineBefore, 'no second online status (no reconnect)');
+  assert.equal(connects(), 1, 'the satellite never reconnected');
   assert.equal(hub.sessions?.liveCount, 0);
   assert.deepEqual(await stt.workerRecognizers(), [0], 'the new process holds no recognizer');
 });
