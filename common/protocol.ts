@@ -24,6 +24,7 @@ export function topics(root: string) {
   return {
     hubStatus: () => `${root}/hub/status`,
     hubError: () => `${root}/hub/error`,
+    hubArbitration: () => `${root}/hub/arbitration`,
     satStatus: (id: string) => `${sat(id)}/status`,
     wake: (id: string) => `${sat(id)}/wake`,
     audio: (id: string, sessionId: string) => `${sat(id)}/audio/${sessionId}`,
@@ -85,12 +86,13 @@ type SessionKind = (typeof SESSION_TOPICS)[keyof typeof SESSION_TOPICS][keyof (t
 
 type SatelliteTopic<K> = K extends SatelliteKind ? { kind: K; satellite: string } : never;
 type SessionTopic<K> = K extends SessionKind ? { kind: K; satellite: string; sessionId: string } : never;
-type RootTopic<K> = K extends 'hubStatus' | 'hubError' | 'announceAll' ? { kind: K; satellite?: undefined } : never;
+type RootKind = 'hubStatus' | 'hubError' | 'hubArbitration' | 'announceAll';
+type RootTopic<K> = K extends RootKind ? { kind: K; satellite?: undefined } : never;
 
 export type IncomingTopic =
   | SatelliteTopic<SatelliteKind>
   | SessionTopic<SessionKind>
-  | RootTopic<'hubStatus' | 'hubError' | 'announceAll'>
+  | RootTopic<RootKind>
   | { kind: 'announceRoom'; room: string; satellite?: undefined }
   /** Under the root but not in the protocol: `satellite` is set when the satellite id is valid. */
   | { kind: 'invalid'; satellite?: string; why: string };
@@ -110,6 +112,7 @@ export function parseTopic(root: string, topic: string): IncomingTopic | null {
   const rest = topic.slice(root.length + 1);
   if (rest === 'hub/status') return { kind: 'hubStatus' };
   if (rest === 'hub/error') return { kind: 'hubError' };
+  if (rest === 'hub/arbitration') return { kind: 'hubArbitration' };
   if (rest === 'announce') return { kind: 'announceAll' };
   const parts = rest.split('/');
   if (parts[0] === 'room') {
@@ -143,17 +146,31 @@ export interface StatusPayload {
   /** Satellites: a session is streaming the microphone to the hub (from protocol 1 satellites that know it; absent means unknown). */
   listening?: boolean;
   /** With listening: what opened the session: the wake word, a remote listen command, or a follow-up. */
-  openedBy?: 'wake' | 'remote' | 'follow-up';
+  openedBy?: OpenedBy;
   time?: string;
   [extra: string]: unknown;
 }
+
+export const OPENED_BY = ['wake', 'remote', 'follow-up'] as const;
+export type OpenedBy = (typeof OPENED_BY)[number];
 
 export interface WakePayload {
   sessionId: string;
   wakeWord: string;
   score: number;
+  /** When the satellite detected the wake word (or opened the session). */
   time: string;
   room?: string;
+  /** What opened the session: the wake word (absent means this too), a remote listen command, or a follow-up. Only wake-word sessions are arbitrated. */
+  openedBy?: OpenedBy;
+  /** Speech energy of the wake segment, dBFS, before any gain change (satellite/wake/level.ts). */
+  energyDb?: number;
+  /** Noise floor of the seconds before the wake word, dBFS. */
+  noiseDb?: number;
+  /** energyDb - noiseDb. */
+  snrDb?: number;
+  /** The satellite's wake.calibrationDb: the hub arbitrates on snrDb + calibrationDb. */
+  calibrationDb?: number;
 }
 
 export interface AudioStartPayload {
@@ -218,13 +235,50 @@ export interface TranscriptPayload {
   };
 }
 
+export const END_REASONS = ['busy', 'arbitration-lost'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
 export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPayload {
   command: CommandName;
   sessionId?: string;
-  /** `end` only: why the hub ended the session; `busy` (VOICE_BUSY) makes the satellite play its busy tone. */
-  reason?: 'busy';
+  /**
+   * `end` only: why the hub ended the session. `busy` (VOICE_BUSY) makes the satellite play its busy tone;
+   * `arbitration-lost`: another satellite heard the same wake word better (it answers), and this one goes back to idle quietly.
+   */
+  reason?: EndReason;
+}
+
+/** One satellite that heard a wake word, as the hub weighed it (voice/hub/arbitration). */
+export interface ArbitrationCandidate {
+  satellite: string;
+  sessionId: string;
+  room: string;
+  /** What the satellite measured (absent from satellites that send no levels: they rank below those that do). */
+  snrDb?: number;
+  calibrationDb?: number;
+  /** snrDb + calibrationDb: what the hub compares. */
+  rankDb?: number;
+  score: number;
+  /** When its wake reached the hub, ms after the group's first. */
+  afterMs: number;
+  won: boolean;
+}
+
+export const CLOSED_BY = ['alone', 'all-reported', 'usual-reported', 'bound', 'late-duplicate'] as const;
+
+/** A decision of the hub's cross-room arbitration, published on <root>/hub/arbitration. */
+export interface ArbitrationPayload {
+  group: string;
+  winner: string;
+  winnerSessionId: string;
+  candidates: ArbitrationCandidate[];
+  /** How long the window was open, ms (late-duplicate: how long after the group's first wake the duplicate came). */
+  windowMs: number;
+  /** Why the window closed: no other satellite of the group online, every one of them reported, every one that usually co-fires reported, the bound (arbitration.windowMs); or a late duplicate refused after it. */
+  closedBy: (typeof CLOSED_BY)[number];
+  time: string;
 }
 
 export interface ErrorPayload {
@@ -290,7 +344,18 @@ export function validateWake(topic: string, o: Obj): WakePayload {
     score: num(topic, o, 'score') as number,
     time: str(topic, o, 'time') as string,
     room: str(topic, o, 'room', true),
+    openedBy: oneOf(topic, o, 'openedBy', OPENED_BY),
+    energyDb: num(topic, o, 'energyDb', true),
+    noiseDb: num(topic, o, 'noiseDb', true),
+    snrDb: num(topic, o, 'snrDb', true),
+    calibrationDb: num(topic, o, 'calibrationDb', true),
   };
+}
+
+function oneOf<T extends string>(topic: string, o: Obj, key: string, values: readonly T[]): T | undefined {
+  if (o[key] === undefined) return undefined;
+  if (!(values as readonly unknown[]).includes(o[key])) throw bad(topic, `"${key}" must be one of ${values.join(', ')}`);
+  return o[key] as T;
 }
 
 export function validateAudioStart(topic: string, o: Obj): AudioStartPayload {
@@ -331,8 +396,8 @@ export function validateCommand(topic: string, o: Obj): CommandPayload {
   if (!(COMMANDS as readonly string[]).includes(command)) throw bad(topic, `"command" must be one of ${COMMANDS.join(', ')}`);
   const sessionId = o.sessionId === undefined ? undefined : sessionIdOf(topic, o);
   if (o.reason === undefined) return { command: command as CommandName, sessionId };
-  if (command !== 'end' || o.reason !== 'busy') throw bad(topic, '"reason" may only be "busy", on an "end" command');
-  return { command: 'end', sessionId, reason: 'busy' };
+  if (command !== 'end' || !(END_REASONS as readonly unknown[]).includes(o.reason)) throw bad(topic, `"reason" may only be ${END_REASONS.join(' or ')}, on an "end" command`);
+  return { command: 'end', sessionId, reason: o.reason as EndReason };
 }
 
 export interface HandledPayload {

@@ -71,6 +71,28 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       },
     },
   },
+  arbitration: {
+    enabled: {
+      doc: 'When satellites of one group (satellite.group; by default the whole house is one group) hear the same wake word, only the one that heard it best (highest wake SNR plus its wake.calibrationDb) opens a session; the others are told to end (reason arbitration-lost) and go back to idle. false: every wake opens a session of its own, as before.',
+      format: Boolean,
+      default: true,
+    },
+    windowMs: {
+      doc: "The longest the hub waits, after a group's first wake, for the others that heard the same wake word. It closes sooner once every satellite that usually hears that one's wakes has reported (learned from recent decisions), or at once when no other satellite of the group is online. Audio is held meanwhile, so nothing is lost; the winner's first partial transcript comes that much later, its final not. Chosen by measurement (docs/benchmarks.md, Arbitration).",
+      format: positiveInt('positiveInt'),
+      default: 400,
+    },
+    lateMs: {
+      doc: "A wake from the group that arrives after the window closed but within this long of the group's first wake, while the winner's session is live, is a late duplicate of the same wake word: it is refused the same way. Later wakes are someone speaking again and are arbitrated afresh.",
+      format: positiveInt('positiveInt'),
+      default: 2000,
+    },
+    tieDb: {
+      doc: 'Calibrated SNRs this close (dB) to the best count as a tie: the wake score decides between them, then the earliest wake.',
+      format: Number,
+      default: 1,
+    },
+  },
   session: {
     partialIntervalMs: { doc: 'Least time between two partial transcripts of one session.', format: positiveInt('positiveInt'), default: 200 },
     timeoutMs: { doc: 'A session that receives no audio for this long ends (VOICE_SESSION_TIMEOUT) and its transcript so far is published.', format: positiveInt('positiveInt'), default: 4000 },
@@ -162,6 +184,7 @@ export interface HubConfig {
     vosk: { model: string; library: string };
     pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   };
+  arbitration: { enabled: boolean; windowMs: number; lateMs: number; tieDb: number };
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {

@@ -7,6 +7,10 @@ function satelliteId(v: unknown): void {
   if (!isValidId(v)) throw new Error('must be 1-64 characters of A-Z a-z 0-9 _ - (it becomes a topic level)');
 }
 
+function calibrationDb(v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < -40 || v > 40) throw new Error('must be a number of dB between -40 and 40');
+}
+
 const defaultId = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'satellite';
 
 export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
@@ -38,6 +42,11 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     duringPlayback: { doc: "While a reply plays: raise (openWakeWord needs wake.playbackThreshold, so the satellite's own voice does not wake it but a person still can: barge-in), pause (no wake word until playback ends) or normal.", format: ['raise', 'pause', 'normal'], default: 'raise' },
     playbackTailMs: { doc: 'The during-playback rule still applies this long after playback ends: the microphone hears the last words late (capture latency, room echo).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
     playbackThreshold: { doc: 'openWakeWord threshold while a reply plays (wake.duringPlayback=raise). Porcupine cannot raise and pauses instead.', format: unitInterval, default: 0.9 },
+    calibrationDb: {
+      doc: "Added to this satellite's wake SNR when the hub arbitrates between satellites that heard one wake word (the highest wins): a microphone that hears speech louder than the others at the same distance gets a negative offset. Sent in the wake message; between -40 and 40 dB.",
+      format: calibrationDb,
+      default: 0,
+    },
     porcupine: {
       accessKey: { doc: 'Picovoice AccessKey; setting it selects Porcupine under wake.engine=auto. Porcupine activates keys online.', format: String, default: '', sensitive: true },
       keyword: { doc: 'Porcupine built-in keyword (e.g. jarvis, computer, porcupine) or a path to a .ppn file.', format: String, default: 'jarvis' },
@@ -87,6 +96,7 @@ export interface SatelliteConfig {
     duringPlayback: 'raise' | 'pause' | 'normal';
     playbackTailMs: number;
     playbackThreshold: number;
+    calibrationDb: number;
     porcupine: { accessKey: string; keyword: string; sensitivity: number };
   };
   playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; bufferMs: number };

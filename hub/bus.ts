@@ -7,7 +7,7 @@
  * others still run.
  */
 import type { Logger } from '../common/log';
-import type { CommandPayload, FinalReason, PlayedPayload, ReplyPayload, TranscriptPayload, WakePayload } from '../common/protocol';
+import type { ArbitrationPayload, CommandPayload, FinalReason, PlayedPayload, ReplyPayload, TranscriptPayload, WakePayload } from '../common/protocol';
 
 export const SATELLITE_STATES = ['idle', 'listening', 'processing', 'responding', 'muted'] as const;
 export type SatelliteState = (typeof SATELLITE_STATES)[number];
@@ -21,6 +21,8 @@ export interface SatelliteInfo {
   capabilities: string[];
   state: SatelliteState;
   version?: string;
+  /** Cross-room arbitrations this satellite won and lost since the hub started (hub/arbitration). */
+  arbitration: { wins: number; losses: number };
   /** Date.now() of the last message from the satellite (status, wake, audio). */
   lastSeen: number;
 }
@@ -30,6 +32,8 @@ export interface HubEvents {
   satelliteOffline: [SatelliteInfo];
   satelliteState: [{ satellite: SatelliteInfo; previous: SatelliteState }];
   wake: [{ satellite: string; wake: WakePayload }];
+  /** Satellites of one group heard the same wake word: one won (hub/arbitration). */
+  arbitration: [ArbitrationPayload];
   sessionOpened: [{ satellite: string; sessionId: string; room: string }];
   sessionFinalizing: [{ satellite: string; sessionId: string; reason: FinalReason }];
   /** The session is over; `transcript` (final) was emitted before this when there was one. */

@@ -1,12 +1,12 @@
 /**
  * The hub: builds its parts and starts them in order (the event-loop monitor,
  * broker, speech-to-text workers, text-to-speech, MQTT client, then the
- * features on the bus: the satellite registry, sessions, replies,
- * announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
+ * features on the bus: the satellite registry, arbitration, sessions,
+ * replies, announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
  * their own MQTT topics; the router (hub/router.ts) dispatches to them.
  *
- * A wake, module by module: router -> sessions (opens a recognizer, emits
- * wake and sessionOpened) -> stt/pool (worker threads) -> sessions (partials,
+ * A wake, module by module: router -> sessions (emits wake; asks arbitration
+ * when satellites of a group heard it; opens a recognizer, emits sessionOpened) -> stt/pool (worker threads) -> sessions (partials,
  * the final transcript; emits transcript) -> reply/manager (automation claim,
  * LLM, TTS to the satellite) -> registry (state of each satellite throughout).
  */
@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION, type StatusPayload, now, topics } from '../common/pro
 import { ErrorReporter } from '../common/report';
 import { VERSION } from '../common/version';
 import type { HubConfig } from '../config/hub';
+import { Arbitration } from './arbitration/arbiter';
 import { EmbeddedBroker } from './broker';
 import { hubSelfUrl, resolveBrokerTls, warnExpiry } from './security/tls';
 import { EventBus } from './bus';
@@ -50,6 +51,8 @@ export class Hub {
   /** Admission control in front of the STT process: the decoding limit, the queue, refusals (hub/stt/admission.ts). */
   admission?: Admission;
   replies?: ReplyManager;
+  /** Cross-room wake arbitration (arbitration.enabled). */
+  arbitration?: Arbitration;
   /** The URL clients use to reach the hub's broker. */
   brokerUrl = '';
   private sttEngine?: Resolved<SttProcess>;
@@ -92,6 +95,8 @@ export class Hub {
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, restarts: tts?.engine.restarts, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();
+      const wins = Object.fromEntries(this.registry.all().filter((x) => x.arbitration.wins + x.arbitration.losses > 0).map((x) => [x.id, x.arbitration]));
+      p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites: wins };
     }
     return JSON.stringify(p);
   }
@@ -136,8 +141,9 @@ export class Hub {
     const admission = new Admission(this.sttEngine.engine, { queueMs: c.stt.queueMs, log: this.log.child({ module: 'admission' }) });
     this.sttEngine.engine.onReplaced(() => admission.resume());
     this.admission = admission;
-    this.sessions = new SessionManager(child('sessions'), this.admission);
-    this.features = [this.registry, this.sessions];
+    if (c.arbitration.enabled) this.arbitration = new Arbitration(child('arbitration'));
+    this.sessions = new SessionManager(child('sessions'), this.admission, this.arbitration);
+    this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions];
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
       this.features.push(this.replies, new Announcements(child('announce')));

@@ -45,6 +45,13 @@ export class SatelliteRegistry implements Feature {
       const s = this.ensure(satellite);
       s.room = this.roomOf(satellite, wake.room);
     });
+    bus.on(this, 'arbitration', (d) => {
+      for (const c of d.candidates) {
+        const a = this.ensure(c.satellite).arbitration;
+        if (c.won) a.wins++;
+        else a.losses++;
+      }
+    });
     bus.on(this, 'sessionOpened', ({ satellite }) => this.set(satellite, { session: 'open' }));
     bus.on(this, 'sessionFinalizing', ({ satellite }) => this.set(satellite, { session: 'finalizing' }));
     bus.on(this, 'sessionClosed', ({ satellite }) => this.set(satellite, { session: undefined }));
@@ -95,7 +102,7 @@ export class SatelliteRegistry implements Feature {
     let s = this.sats.get(id);
     if (!s) {
       // Heard before its status (or its status was cleared): assume online until told otherwise.
-      s = { id, room: 'default', online: true, capabilities: [], state: 'idle', lastSeen: Date.now() };
+      s = { id, room: 'default', online: true, capabilities: [], state: 'idle', arbitration: { wins: 0, losses: 0 }, lastSeen: Date.now() };
       this.sats.set(id, s);
       this.activity.set(id, { muted: false });
     }

@@ -6,7 +6,8 @@
  *   listen  opens a session at once (wake and audio start published before it returns; the pre-roll too,
  *           or, with privacy.listenEarcon, the earcon first: session/remote-listen.ts)
  *   end     (from the hub) ends streaming of session sessionId; playback is not touched, except that
- *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone
+ *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone; reason
+ *           arbitration-lost (another satellite heard the wake word better) goes back to idle quietly
  */
 import type { CommandPayload } from '../common/protocol';
 import type { Listener, PlayerView } from './session/listener';

@@ -37,6 +37,7 @@ import { SatelliteState } from './state';
 import { SileroVad } from './vad';
 import type { WakeEngine } from './wake/engine';
 import { WakeGate } from './wake/gate';
+import { LevelMeter } from './wake/level';
 import { createWakeEngine } from './wake/select';
 
 export { createSource } from './audio/select';
@@ -140,7 +141,8 @@ export class Satellite extends EventEmitter {
       state: this.state,
       gate: new WakeGate({ settings: c.wake, canRaise: wake.name !== 'porcupine', now: Date.now }),
       preRoll: new PreRoll(c.vad.preRollMs),
-      streamer: new SessionStreamer({ satellite: this.id, room: c.satellite.room, topics: this.topics, publish: (t, p, qos) => mqtt.publish(t, p, { qos }) }),
+      levels: new LevelMeter(),
+      streamer: new SessionStreamer({ satellite: this.id, room: c.satellite.room, calibrationDb: c.wake.calibrationDb, topics: this.topics, publish: (t, p, qos) => mqtt.publish(t, p, { qos }) }),
       wake,
       vad: this.vad,
       player,

@@ -19,10 +19,11 @@
  * epoch (or the session) before and drops its result when it changed
  * meanwhile, so a command always acts first.
  */
+import type { OpenedBy } from '../common/protocol';
 import type { Endpointer } from './endpointer';
 
 /** What opened a session: the wake word, a remote listen command, or a reply that asked a question. */
-export type OpenedBy = 'wake' | 'remote' | 'follow-up';
+export type { OpenedBy } from '../common/protocol';
 
 export interface LiveSession {
   readonly id: string;

@@ -9,7 +9,9 @@
 #     its own event loop runs, which a starved neighbour would make late too;
 #     burst: eight satellite processes speaking at once, with a latency bound;
 #     tts-forwarding: it bounds the broker's forwarding latency while Piper
-#     keeps a core busy synthesizing): one file at a time;
+#     keeps a core busy synthesizing; arbitration and arbitration-trials:
+#     three and four satellite processes hearing one utterance, whose wake
+#     times the arbitration window bounds): one file at a time;
 #   - every other file shares no device: TEST_CONCURRENCY files at a time
 #     (default 2: the suite's files start real hub and satellite processes,
 #     and timing bounds assume they are not starved on a 2-core machine).
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 node_args=(--expose-gc --test --test-timeout=300000 --test-reporter=tap)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts)
+ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts test/arbitration.test.ts test/arbitration-trials.test.ts)
 device=()
 other=()
 for src in test/*.test.ts; do

@@ -46,6 +46,7 @@ test('a question in the reply opens a follow-up session that expires after follo
   void s.mic.say(Buffer.concat([speak('hey jarvis'), Buffer.alloc(300 * 32), speak('what time is it')]));
   const wake = jsonOf(await next((t) => t === `${T}/wake`, () => true, 20000));
   assert.equal(wake.wakeWord, 'hey_jarvis');
+  assert.equal(wake.openedBy, 'wake');
   const sid = String(wake.sessionId);
   const ttsStop = jsonOf(await next((t) => t === `${T}/tts/${sid}/stop`, () => true, 20000));
   assert.equal(ttsStop.followUp, true, 'the reply asked a question');
@@ -53,6 +54,7 @@ test('a question in the reply opens a follow-up session that expires after follo
   assert.equal(jsonOf(played).reason, 'done');
   const fwMsg = await next((t) => t === `${T}/wake`, (o) => o.wakeWord === 'follow-up', 5000);
   const fsid = String(jsonOf(fwMsg).sessionId);
+  assert.equal(jsonOf(fwMsg).openedBy, 'follow-up', 'a follow-up says so: the hub never arbitrates it');
   const start = jsonOf(await next((t) => t === `${T}/audio/${fsid}/start`, () => true, 5000));
   const stopMsg = await next((t) => t === `${T}/audio/${fsid}/stop`, () => true, NO_SPEECH_MS + 4000);
   const stop = jsonOf(stopMsg);

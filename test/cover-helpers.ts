@@ -21,13 +21,17 @@ import { BED_SECONDS, FLITE_SPEECH_RMS, noisy, SAMPLES_PER_MS } from './speech-f
  */
 export class Noise {
   private posMs: number;
-  constructor(seed = 1) {
+  /** `snrDb`: how far below typical flite speech the floor lies (40: about -55 dBFS). */
+  constructor(
+    seed = 1,
+    private readonly snrDb = 40,
+  ) {
     this.posMs = (seed * 7919) % (BED_SECONDS * 1000);
   }
 
   /** Adds the noise floor onto 16-bit PCM (a new buffer). */
   mix(pcm: Buffer): Buffer {
-    const out = noisy(pcm, { offsetMs: this.posMs, speechRms: FLITE_SPEECH_RMS });
+    const out = noisy(pcm, { offsetMs: this.posMs, speechRms: FLITE_SPEECH_RMS, snrDb: this.snrDb });
     this.posMs += pcm.length / 2 / SAMPLES_PER_MS;
     return out;
   }

@@ -38,12 +38,25 @@ function argOf(args: string[], name: string): string | undefined {
 }
 
 /**
+ * Cross-room arbitration is off in a test's hub unless the test names an
+ * arbitration setting: most tests' satellites stand for different rooms
+ * speaking at the same moment (five commands at once in e2e, a burst of
+ * eight), which one house-wide group would arbitrate down to one session.
+ * test/arbitration*.test.ts turn it on.
+ */
+export function withArbitrationDefault(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const named = args.some((a) => a.startsWith('--arbitration-')) || env.VOICE_HUB_ARBITRATION_ENABLED !== undefined;
+  return named ? args : [...args, '--arbitration-enabled', 'false'];
+}
+
+/**
  * The state directory for a hub about to start with these args: the one it
  * names, the one an earlier hub on the same fixed port had (a hub restarted
  * in a test keeps its identities), or a fresh one under `tmp`. Returns the
- * args to start it with.
+ * args to start it with (and arbitration off unless named: withArbitrationDefault).
  */
 export function withStateDir(args: string[], tmp: string, env: NodeJS.ProcessEnv = {}): { args: string[]; dir: string } {
+  args = withArbitrationDefault(args, env);
   const named = argOf(args, '--hub-state-dir') ?? env.VOICE_HUB_HUB_STATE_DIR;
   if (named) return { args, dir: named };
   const port = Number(argOf(args, '--broker-port') ?? env.VOICE_HUB_BROKER_PORT ?? 1883);

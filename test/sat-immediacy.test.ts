@@ -16,6 +16,7 @@ import { SessionStreamer } from '../satellite/session/streamer';
 import { SatelliteState } from '../satellite/state';
 import type { WakeDetection, WakeEngine } from '../satellite/wake/engine';
 import { WakeGate } from '../satellite/wake/gate';
+import { LevelMeter } from '../satellite/wake/level';
 
 const FRAME = 1280; // 80 ms
 
@@ -48,7 +49,8 @@ function rig(opts: { noSpeechMs?: number } = {}) {
     state,
     gate: new WakeGate({ settings: { refractoryMs: 0, duringPlayback: 'raise', playbackTailMs: 0, playbackThreshold: 0.9 }, canRaise: true, now: () => 0 }),
     preRoll: new PreRoll(300),
-    streamer: new SessionStreamer({ satellite: 'sat', room: 'r', topics: t, publish: (topic, payload) => sent.push({ topic, payload }) }),
+    levels: new LevelMeter(),
+    streamer: new SessionStreamer({ satellite: 'sat', room: 'r', calibrationDb: 0, topics: t, publish: (topic, payload) => sent.push({ topic, payload }) }),
     wake,
     vad,
     player,

@@ -8,8 +8,8 @@
  * - hub: everything.
  * - satellite S: publishes its own status, wake, audio/..., played and
  *   error; subscribes to its own command and tts/..., and the hub status.
- * - automation: reads transcripts, replies, wakes, statuses, errors and
- *   played (audio and TTS streams only with readAudio); publishes handled,
+ * - automation: reads transcripts, replies, wakes, statuses, errors,
+ *   arbitration decisions and played (audio and TTS streams only with readAudio); publishes handled,
  *   announce and command. Outside the topic root (its own topics, Home
  *   Assistant's) it may do anything: the broker is shared.
  * Only the hub publishes transcripts and replies.
@@ -22,7 +22,7 @@ export type Principal = Pick<Identity, 'name' | 'role' | 'readAudio' | 'secret'>
 
 const SATELLITE_PUBLISHES: ReadonlySet<TopicKind> = new Set(['satStatus', 'wake', 'audio', 'audioStart', 'audioStop', 'played', 'error']);
 const AUTOMATION_PUBLISHES: ReadonlySet<TopicKind> = new Set(['handled', 'announce', 'announceAll', 'announceRoom', 'command']);
-const AUTOMATION_READS: ReadonlySet<TopicKind> = new Set(['transcript', 'transcriptPartial', 'reply', 'replyPartial', 'wake', 'satStatus', 'hubStatus', 'error', 'hubError', 'played']);
+const AUTOMATION_READS: ReadonlySet<TopicKind> = new Set(['transcript', 'transcriptPartial', 'reply', 'replyPartial', 'wake', 'satStatus', 'hubStatus', 'error', 'hubError', 'hubArbitration', 'played']);
 const STREAMS: ReadonlySet<TopicKind> = new Set(['audio', 'audioStart', 'audioStop', 'tts', 'ttsStart', 'ttsStop']);
 
 const under = (root: string, topic: string) => topic === root || topic.startsWith(`${root}/`);

@@ -53,7 +53,7 @@ export function aclRules(i: Identity, root: string, allow: readonly string[] = [
     ];
   }
   const reads = ['transcript', 'transcript/partial', 'reply', 'reply/partial', 'wake', 'status', 'error', 'played'].map((t) => `${sat}/+/${t}`);
-  reads.push(`${root}/hub/status`, `${root}/hub/error`);
+  reads.push(`${root}/hub/status`, `${root}/hub/error`, `${root}/hub/arbitration`);
   if (i.readAudio) reads.push(...['audio/+', 'audio/+/start', 'audio/+/stop', 'tts/+', 'tts/+/start', 'tts/+/stop'].map((t) => `${sat}/+/${t}`));
   const writes = [`${sat}/+/handled`, `${sat}/+/announce`, `${sat}/+/command`, `${root}/announce`, `${root}/room/+/announce`];
   return [...reads.map((t) => `topic read ${t}`), ...writes.map((t) => `topic write ${t}`), ...allow.map((t) => `topic readwrite ${t}`)];

@@ -8,7 +8,7 @@
  * builds on this.
  */
 import type { ErrorCode, VoiceError } from '../../common/errors';
-import { BYTES_PER_MS, type CommandPayload, type FinalReason } from '../../common/protocol';
+import { BYTES_PER_MS, type CommandPayload, type EndReason, type FinalReason } from '../../common/protocol';
 import type { HubContext } from '../feature';
 import { textOf, type Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
@@ -110,9 +110,10 @@ export abstract class SessionBook {
     this.end(s, payload.reason ?? 'stop');
   }
 
-  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it); a refusal for VOICE_BUSY says so (the satellite plays its busy tone). */
-  protected tellEnd(satellite: string, sessionId: string, code?: string): void {
-    const cmd: CommandPayload = code === 'VOICE_BUSY' ? { command: 'end', sessionId, reason: 'busy' } : { command: 'end', sessionId };
+  /** Asks the satellite to stop streaming session `sessionId` (the hub ended it); a refusal for VOICE_BUSY says so (the satellite plays its busy tone), as does a lost arbitration. */
+  protected tellEnd(satellite: string, sessionId: string, code?: string, why?: EndReason): void {
+    const reason = why ?? (code === 'VOICE_BUSY' ? 'busy' : undefined);
+    const cmd: CommandPayload = reason ? { command: 'end', sessionId, reason } : { command: 'end', sessionId };
     this.ctx.mqtt.publish(this.ctx.topics.command(satellite), JSON.stringify(cmd), { qos: 1 });
   }
 

@@ -8,12 +8,15 @@
  * the command, and a satellite that has its own VAD (audio/start vad) is
  * ended by it only once its audio stops. How sessions end is book.ts's. It tells the rest of the hub what
  * happened on the bus (wake, sessionOpened, sessionFinalizing, transcript,
- * sessionClosed); it calls no other feature. Every bad message gets a coded
- * error on the satellite's error topic. Each satellite's wake rate and audio
+ * sessionClosed); it calls no other feature. A wake-word wake waits for the
+ * arbiter (hub/arbitration) when there is one, its audio held meanwhile; a
+ * lost one is told end (arbitration-lost) and opens nothing. Every bad
+ * message gets a coded error on the satellite's error topic. Each satellite's wake rate and audio
  * bandwidth are limits.ts's to judge.
  */
 import { toVoiceError } from '../../common/errors';
-import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake } from '../../common/protocol';
+import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake, type WakePayload } from '../../common/protocol';
+import type { WakeArbiter } from '../arbitration/arbiter';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
@@ -33,8 +36,15 @@ export class SessionManager extends SessionBook implements Feature {
   readonly handlers: TopicHandlers;
   private readonly orphans: OrphanBuffer;
   private readonly limits: SessionLimits;
+  /** Satellite -> the session id of its wake the arbiter has not decided yet. */
+  private readonly pending = new Map<string, string>();
 
-  constructor(ctx: HubContext, stt: Stt) {
+  /** `arbiter`: cross-room arbitration (hub/arbitration); without it every wake opens its session at once. */
+  constructor(
+    ctx: HubContext,
+    stt: Stt,
+    private readonly arbiter?: WakeArbiter,
+  ) {
     super(ctx, stt);
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];
@@ -79,25 +89,43 @@ export class SessionManager extends SessionBook implements Feature {
 
   private onWake(satellite: string, topic: string, payload: Buffer): void {
     const w = validateWake(topic, parseJson(topic, payload));
+    const at = Date.now();
     // Features hear every wake, refused or not: a new wake interrupts a reply (barge-in).
     this.ctx.bus.emit('wake', { satellite, wake: w });
-    const liveId = this.bySatellite.get(satellite);
+    const liveId = this.bySatellite.get(satellite) ?? this.pending.get(satellite);
     if (liveId) {
       this.error(satellite, 'VOICE_SESSION_BUSY', `satellite ${satellite} already has live session ${liveId}; wake ${w.sessionId} ignored`, w.sessionId);
       return;
     }
-    if (this.sessions.has(w.sessionId) || this.recent.has(w.sessionId)) {
+    if (this.sessions.has(w.sessionId) || this.recent.has(w.sessionId) || this.orphans.pinned(w.sessionId)) {
       this.error(satellite, 'VOICE_BAD_PAYLOAD', `session id ${w.sessionId} was already used`, w.sessionId);
-      return;
-    }
-    const max = this.ctx.config.stt.maxSessions;
-    if (this.sessions.size >= max) {
-      this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
       return;
     }
     if (!this.limits.admitWake(satellite, w.sessionId)) return this.refuse(satellite, w.sessionId);
     const room = this.ctx.registry.roomOf(satellite, w.room);
-    const wakeAt = Date.now();
+    // Listen and follow-up sessions are addressed to this satellite: never arbitrated.
+    if (!this.arbiter || (w.openedBy ?? 'wake') !== 'wake') return this.open(satellite, room, w, at);
+    // Its audio is held until the arbiter decides (no speech is lost whoever wins).
+    this.pending.set(satellite, w.sessionId);
+    this.orphans.pin(w.sessionId);
+    this.arbiter.submit({ satellite, room, wake: w }, (verdict) => {
+      this.pending.delete(satellite);
+      if (verdict === 'won') return this.run({ satellite, sessionId: w.sessionId }, () => this.open(satellite, room, w, at));
+      // Another satellite heard it better: this one goes back to idle quietly (no error, no earcon).
+      this.ctx.log.info({ satellite, sessionId: w.sessionId }, 'wake lost arbitration');
+      this.remember(w.sessionId);
+      this.tellEnd(satellite, w.sessionId, undefined, 'arbitration-lost');
+      this.orphans.drop(w.sessionId);
+    });
+  }
+
+  /** Opens the wake's session (alone, or it won arbitration): a recognizer, then its held audio. */
+  private open(satellite: string, room: string, w: WakePayload, wakeAt: number): void {
+    const max = this.ctx.config.stt.maxSessions;
+    if (this.sessions.size >= max) {
+      this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
+      return this.refuse(satellite, w.sessionId);
+    }
     const audioMs = () => s.bytes / BYTES_PER_MS;
     const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord, audioMs };
     const publish = (p: object) => this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });

@@ -3,7 +3,8 @@
  * session (aedes does: QoS 1 goes through persistence first). Messages for a
  * session the hub does not know yet are held here for ORPHAN_GRACE_MS, then
  * dropped with VOICE_UNKNOWN_SESSION; when the wake arrives they are replayed
- * in arrival order.
+ * in arrival order. A wake under arbitration pins its session: its messages
+ * are held with no time limit until it is adopted (won) or dropped (lost).
  */
 export const ORPHAN_GRACE_MS = 1000;
 const ORPHAN_MAX_BYTES = 256 * 1024;
@@ -18,7 +19,8 @@ export interface HeldMessage {
 interface Orphan {
   messages: HeldMessage[];
   bytes: number;
-  timer: NodeJS.Timeout;
+  /** Undefined while pinned. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class OrphanBuffer {
@@ -45,6 +47,28 @@ export class OrphanBuffer {
       o.bytes += m.payload.length;
     }
     return true;
+  }
+
+  /** Holds the session's messages until adopt() or drop(), however long (its wake is being arbitrated). */
+  pin(sessionId: string): void {
+    const o = this.orphans.get(sessionId);
+    if (o) {
+      clearTimeout(o.timer);
+      o.timer = undefined;
+    } else {
+      this.orphans.set(sessionId, { messages: [], bytes: 0, timer: undefined });
+    }
+  }
+
+  pinned(sessionId: string): boolean {
+    const o = this.orphans.get(sessionId);
+    return o !== undefined && o.timer === undefined;
+  }
+
+  /** Forgets what was held for the session (its wake lost arbitration). */
+  drop(sessionId: string): void {
+    clearTimeout(this.orphans.get(sessionId)?.timer);
+    this.orphans.delete(sessionId);
   }
 
   /** Replays what was held for the session, in arrival order. */

@@ -15,6 +15,7 @@ import type { PreRoll } from '../preroll';
 import type { LiveSession, OpenedBy, SatelliteState } from '../state';
 import type { WakeEngine } from '../wake/engine';
 import type { WakeGate } from '../wake/gate';
+import type { LevelMeter, WakeLevels } from '../wake/level';
 import type { SessionStreamer } from './streamer';
 
 /** What the listener needs of Silero VAD (satellite/vad.ts). */
@@ -36,6 +37,8 @@ export interface ListenerContext {
   state: SatelliteState;
   gate: WakeGate;
   preRoll: PreRoll;
+  /** The levels sent with a spoken wake word (hub arbitration). */
+  levels: LevelMeter;
   streamer: SessionStreamer;
   wake: WakeEngine;
   vad: Vad;
@@ -58,6 +61,7 @@ export class Listener extends EventEmitter {
     const session = state.session;
     if (session) return this.streamFrame(session, frame);
     this.ctx.preRoll.push(asBuffer(frame));
+    this.ctx.levels.push(frame);
     const playing = state.kind === 'playing';
     if (!gate.shouldListen(state.kind === 'muted', playing)) return;
     if (this.wakeNeedsReset) {
@@ -80,8 +84,9 @@ export class Listener extends EventEmitter {
       log.info({ score: det.score }, 'barge-in: wake word during playback');
       this.ctx.player.stop('barge-in');
     }
-    log.info({ keyword: det.keyword, score: det.score }, 'wake word detected');
-    this.openSession(det.keyword, det.score, 'wake');
+    const levels = this.ctx.levels.measure();
+    log.info({ keyword: det.keyword, score: det.score, ...levels }, 'wake word detected');
+    this.openSession(det.keyword, det.score, 'wake', { levels });
   }
 
   private async streamFrame(session: LiveSession, frame: Int16Array): Promise<void> {
@@ -114,13 +119,13 @@ export class Listener extends EventEmitter {
    * pre-roll and stream nothing until release() (the listen earcon plays
    * first). Null when muted or a session is live.
    */
-  openSession(wakeWord: string, score: number, by: OpenedBy = 'remote', opts: { hold?: boolean } = {}): string | null {
+  openSession(wakeWord: string, score: number, by: OpenedBy = 'remote', opts: { hold?: boolean; levels?: WakeLevels } = {}): string | null {
     const { state, config } = this.ctx;
     if (!state.canOpen) return null;
     const held = opts.hold === true;
     const taken = this.ctx.preRoll.take();
     const pre = held ? [] : taken;
-    const opened = this.ctx.streamer.open(wakeWord, score, pre, by === 'wake');
+    const opened = this.ctx.streamer.open(wakeWord, score, pre, by, opts.levels);
     const noSpeechMs = by === 'follow-up' ? config.followUp.listenMs : config.vad.noSpeechMs;
     const endpointer = new Endpointer(config.vad, { preRollMs: opened.preRollMs, noSpeechMs, wakeMs: opened.wakeMs });
     state.open({ id: opened.sessionId, wakeWord, openedBy: by, endpointer, warmUp: pre, held }, by === 'follow-up');

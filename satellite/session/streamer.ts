@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Endpointer } from '../endpointer';
-import { AUDIO_FORMAT, type AudioStartPayload, type AudioStopPayload, BYTES_PER_MS, now, type StopReason, type Topics, type WakePayload } from '../../common/protocol';
+import type { WakeLevels } from '../wake/level';
+import { AUDIO_FORMAT, type AudioStartPayload, type AudioStopPayload, BYTES_PER_MS, now, type OpenedBy, type StopReason, type Topics, type WakePayload } from '../../common/protocol';
 
 /** Publishes one message; a satellite offline from its broker drops it (mqtt.js queues while reconnecting). */
 export type Publish = (topic: string, payload: string | Buffer, qos: 0 | 1) => void;
@@ -12,6 +13,8 @@ export type Publish = (topic: string, payload: string | Buffer, qos: 0 | 1) => v
 export interface StreamerContext {
   satellite: string;
   room: string;
+  /** wake.calibrationDb, sent with the levels of a spoken wake word. */
+  calibrationDb: number;
   topics: Topics;
   publish: Publish;
 }
@@ -28,15 +31,17 @@ export class SessionStreamer {
   constructor(private readonly ctx: StreamerContext) {}
 
   /**
-   * Publishes wake, audio start and the pre-roll of a new session. `heard`:
-   * the wake word fired at the end of the pre-roll (audio start says where).
+   * Publishes wake, audio start and the pre-roll of a new session. `by`
+   * wake: the wake word fired at the end of the pre-roll (audio start says
+   * where), and `levels` are what the microphone heard then.
    */
-  open(wakeWord: string, score: number, preRoll: readonly Buffer[], heard: boolean): Opened {
+  open(wakeWord: string, score: number, preRoll: readonly Buffer[], by: OpenedBy, levels?: WakeLevels): Opened {
     const { satellite, topics: t, publish } = this.ctx;
     const sessionId = randomUUID();
     const preRollMs = preRoll.reduce((n, b) => n + b.length / BYTES_PER_MS, 0);
-    const wakeMs = heard ? preRollMs : undefined;
-    const wake: WakePayload = { sessionId, wakeWord, score, time: now(), room: this.ctx.room };
+    const wakeMs = by === 'wake' ? preRollMs : undefined;
+    const wake: WakePayload = { sessionId, wakeWord, score, time: now(), room: this.ctx.room, openedBy: by };
+    if (by === 'wake' && levels) Object.assign(wake, levels, { calibrationDb: this.ctx.calibrationDb });
     const start: AudioStartPayload = { sessionId, format: { ...AUDIO_FORMAT }, preRollMs, wakeMs, vad: true, time: now() };
     publish(t.wake(satellite), JSON.stringify(wake), 1);
     publish(t.audioStart(satellite, sessionId), JSON.stringify(start), 1);
