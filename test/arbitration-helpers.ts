@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Noise, sleep } from './cover-helpers';
-import { type Collector, jsonOf, type Proc, runNode, TMP } from './helpers';
+import { type Collector, jsonOf, type Proc, runNode, TMP, wer } from './helpers';
 import { SAMPLES_PER_MS, speak, zeros } from './speech-fixtures';
 
 const CHUNK_MS = 100;
@@ -206,6 +206,14 @@ export async function arbitrationTrial(
   };
   const finals = seen.filter((m) => /\/transcript$/.test(m.topic));
   if (finals.length !== 1) problems.push(`${finals.length} final transcripts`);
+  // Nothing of the winner's speech was lost while it waited: the hub decoded every byte the satellite sent, and heard the command.
+  const fin = jsonOf(final);
+  const stopMsg = all.find((m) => m.topic === `voice/satellite/${winner}/audio/${sid}/stop`);
+  const sent = stopMsg ? Number(jsonOf(stopMsg).audioMs) : Number.NaN;
+  const decoded = Number((fin.timings as { audioMs: number }).audioMs);
+  if (!(Math.abs(sent - decoded) <= 100)) problems.push(`the satellite sent ${sent} ms of audio, the hub decoded ${decoded} ms`);
+  const w = wer(o.command, String(fin.text)).rate;
+  if (w > 0.5) problems.push(`transcript "${String(fin.text)}" for "${o.command}" (WER ${w.toFixed(2)})`);
   if (o.reply) {
     const replies = seen.filter((m) => /\/reply$/.test(m.topic));
     if (replies.length !== 1 || jsonOf(replies[0]).sessionId !== sid) problems.push(`${replies.length} replies`);
