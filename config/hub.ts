@@ -78,9 +78,9 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: true,
     },
     windowMs: {
-      doc: "The longest the hub waits, after a group's first wake, for the others that heard the same wake word. It closes sooner once every satellite that usually hears that one's wakes has reported (learned from recent decisions), or at once when no other satellite of the group is online. Audio is held meanwhile, so nothing is lost; the winner's first partial transcript comes that much later, its final not. Chosen by measurement (docs/benchmarks.md, Arbitration).",
+      doc: "The longest the hub waits, after a group's first wake, for the others that heard the same wake word. It closes sooner once every satellite that usually hears that one's wakes has reported (learned from recent decisions), or at once when no other satellite of the group is online. Audio is held meanwhile, so nothing is lost; the winner's first partial transcript comes that much later, its final not. Chosen by measurement (docs/benchmarks.md, section 11): satellites 0-150 ms apart reached the hub up to 398 ms apart (a quieter one fires a frame or more later); 500 leaves 100 ms for a loaded machine. A wake later than it is a late duplicate.",
       format: positiveInt('positiveInt'),
-      default: 400,
+      default: 500,
     },
     lateMs: {
       doc: "A wake from the group that arrives after the window closed but within this long of the group's first wake, while the winner's session is live, is a late duplicate of the same wake word: it is refused the same way. Later wakes are someone speaking again and are arbitrated afresh.",

@@ -14,14 +14,17 @@
  */
 import { arbitrationTrial, random, startRooms, type Trial } from '../../test/arbitration-helpers';
 import { Collector, startHubProcess } from '../../test/helpers';
+import { hubSchema } from '../../config/hub';
 import { f0, median, pctCell, QUICK, RUNS } from './common';
 
 const IDS = ['bench-a', 'bench-b', 'bench-c'];
 const FLOORS = [40, 38.5, 41.5];
+/** arbitration.windowMs's default (config/hub.ts). */
+const WINDOW_MS = hubSchema.arbitration.windowMs.default;
 const COMMANDS = ['turn on the kitchen light', 'what time is it', 'set a timer for five minutes', 'turn off the radio'];
 
 async function session(args: string[], run: (t: (o: Omit<Parameters<typeof arbitrationTrial>[3], 'command' | 'reply'>, i: number) => Promise<Trial>) => Promise<void>): Promise<void> {
-  const hub = await startHubProcess(['--reply-enabled', 'false', '--session-max-wakes-per-minute', '0', '--log-level', 'warn', ...args]);
+  const hub = await startHubProcess(['--reply-enabled', 'false', '--session-max-wakes-per-minute', '0', ...args]);
   const col = await Collector.create(hub.url, ['voice/satellite/+/#', 'voice/hub/arbitration']);
   const rooms = await startRooms(hub.url, IDS, FLOORS);
   try {
@@ -93,6 +96,7 @@ export async function benchArbitration(): Promise<string> {
   const spreads = all.filter((t) => (t.decision?.candidates as unknown[]).length > 1).map(spread);
   const firstPartial = (ts: Trial[]) => ts.map((t) => (t.at.firstPartial ?? Number.NaN) - t.at.wake).filter(Number.isFinite);
   const stopToFinal = (ts: Trial[]) => ts.map((t) => t.at.final - (t.at.stop ?? Number.NaN)).filter(Number.isFinite);
+  const problems = [...all, ...alone].flatMap((t) => t.problems.map((p) => `${t.intended} (gains ${JSON.stringify(t.gains)}, offsets ${JSON.stringify(t.offsets)}): ${p}`));
   const fp = [firstPartial(all), firstPartial(alone)];
   const sf = [stopToFinal(all), stopToFinal(alone)];
   return `A hub process (default arbitration: \`arbitration.windowMs\` 400, \`arbitration.tieDb\` 1; replies off) and three real satellite processes on this machine, each on a microphone the bench feeds at real-time pace (a FIFO) with its own pink noise floor, 40, 38.5 and 41.5 dB below flite speech (-55, -53.5, -56.5 dBFS). Per trial one person says "hey jarvis", a 300 ms pause and a command (four commands, cycled); the intended (nearest) satellite hears it at 0 dB, the other one at minus the gain difference (sox \`vol\`), each 0-150 ms after the first, the intended one last (150 ms) in every other trial, so the earliest wake is often the wrong room. With two satellites the third hears only its room; the hub learns after three decisions that it does not co-fire. All candidates: trials where every satellite that heard the speech woke. Problems: trials that broke the contract (not exactly one final, a loser that published anything or was not told \`end\` arbitration-lost); see test/arbitration-helpers.ts.
@@ -101,7 +105,7 @@ export async function benchArbitration(): Promise<string> {
 |---|---|---|---|---|---|
 ${accuracy.join('\n')}
 
-Wake arrivals: the last candidate's wake reached the hub ${f0(median(spreads))} ms after the first (median), ${pctCell(spreads, 95, f0)} ms p95, ${f0(Math.max(...spreads))} ms at most (n = ${spreads.length} decisions with more than one candidate; speech offsets 0-150 ms). The window's bound, 400 ms, covers that with room for a loaded machine (Willow went from 200 to 400 ms because 200 ms double-woke).
+Wake arrivals: the last candidate's wake reached the hub ${f0(median(spreads))} ms after the first (median), ${pctCell(spreads, 95, f0)} ms p95, ${f0(Math.max(...spreads))} ms at most (n = ${spreads.length} decisions with more than one candidate; speech offsets 0-150 ms). The spread is wider than the speech offsets because a quieter copy of the wake word reaches the detector's threshold one or more 80 ms frames later. The default bound, ${WINDOW_MS} ms, was set from this: a run with 400 ms saw a spread of 398 ms at most, so it leaves 100 ms for a loaded machine (Willow went from 200 to 400 ms because 200 ms double-woke). A wake later than the bound is a late duplicate and loses, however well it heard.
 
 The window actually used, by why it closed:
 
@@ -109,5 +113,7 @@ The window actually used, by why it closed:
 |---|---|---|---|
 ${windowRows.join('\n')}
 
-What arbitration adds, against the same satellite alone with arbitration off (n = ${alone.length}): first partial after the wake ${f0(median(fp[0]))} ms median (${pctCell(fp[0], 95, f0)} p95) against ${f0(median(fp[1]))} ms alone; final transcript after the satellite's audio stop ${f0(median(sf[0]))} ms median (${pctCell(sf[0], 95, f0)} p95) against ${f0(median(sf[1]))} ms alone. The winner's audio is held during the window and decoded at once when it wins, so the delay shows in its first partial, and is gone by its final.`;
+What arbitration adds, against the same satellite alone with arbitration off (n = ${alone.length}): first partial after the wake ${f0(median(fp[0]))} ms median (${pctCell(fp[0], 95, f0)} p95) against ${f0(median(fp[1]))} ms alone; final transcript after the satellite's audio stop ${f0(median(sf[0]))} ms median (${pctCell(sf[0], 95, f0)} p95) against ${f0(median(sf[1]))} ms alone. The winner's audio is held during the window and decoded at once when it wins, so the delay shows in its first partial, and is gone by its final.
+
+Problems: ${problems.length ? problems.map((p) => `\n- ${p}`).join('') : 'none.'}`;
 }
