@@ -65,7 +65,10 @@ export function runAdmin(argv: string[], out: (s: string) => void = (s) => proce
     const store = new IdentityStore(config.hub.stateDir).open();
     if (kind === 'mosquitto') {
       if (action !== 'export' || typeof own.dir !== 'string' || own.dir === '') return fail('usage', usage());
-      const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true });
+      const files = tlsFiles(config.hub.stateDir);
+      const b = config.broker;
+      const tls = tlsOffered({ stateDir: config.hub.stateDir, ...b }) ? { port: b.tls.port, cafile: b.tls.ca || files.caCert, certfile: b.tls.cert || files.cert, keyfile: b.tls.key || files.key } : undefined;
+      const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true, tls });
       for (const line of own.json ? [JSON.stringify(r)] : describeExport(r, config.hub.stateDir)) out(line);
       return 0;
     }

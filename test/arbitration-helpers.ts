@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BURST_COMMANDS } from './burst-harness';
 import { Noise, sleep } from './cover-helpers';
 import { type Collector, jsonOf, type Proc, runNode, TMP, wer } from './helpers';
 import { SAMPLES_PER_MS, speak, zeros } from './speech-fixtures';
@@ -136,6 +137,9 @@ export async function startRooms(url: string, ids: string[], floorSnrDb: number[
   return { mics, sats };
 }
 
+/** Commands pocketsphinx alone transcribes word for word from flite over the noise bed (test/burst-harness.ts). */
+export const ARBITRATION_COMMANDS: readonly string[] = BURST_COMMANDS.slice(0, 4);
+
 /** A repeatable pseudo-random sequence in [0, 1) (mulberry32). */
 export function random(seed: number): () => number {
   let a = seed;
@@ -158,6 +162,10 @@ export interface Trial {
   winner: string;
   /** What went against the contract in this trial (empty when all is well). */
   problems: string[];
+  /** Late duplicates refused in this trial (each a loss in the registry). */
+  late: number;
+  /** The winner's transcript is not the command (the recognizer's miss, or speech lost while it waited). */
+  misheard?: string;
   /** The answering session's wake, first partial, audio stop and final, as the collector saw them (Date.now()). */
   at: { wake: number; firstPartial?: number; stop?: number; final: number };
 }
@@ -183,6 +191,7 @@ export async function arbitrationTrial(
   await mics.say(utterance, o.gains, o.offsets);
   const problems: string[] = [];
   let decision: Record<string, unknown> | undefined;
+  let late = 0;
   let winner = ids[o.intended];
   let sid: string;
   if (o.arbitrated) {
@@ -213,15 +222,20 @@ export async function arbitrationTrial(
   const decoded = Number((fin.timings as { audioMs: number }).audioMs);
   if (!(Math.abs(sent - decoded) <= 100)) problems.push(`the satellite sent ${sent} ms of audio, the hub decoded ${decoded} ms`);
   const w = wer(o.command, String(fin.text)).rate;
-  if (w > 0.5) problems.push(`transcript "${String(fin.text)}" for "${o.command}" (WER ${w.toFixed(2)})`);
+  const misheard = w > 0.5 ? `transcript "${String(fin.text)}" for "${o.command}" (WER ${w.toFixed(2)})` : undefined;
   if (o.reply) {
     const replies = seen.filter((m) => /\/reply$/.test(m.topic));
     if (replies.length !== 1 || jsonOf(replies[0]).sessionId !== sid) problems.push(`${replies.length} replies`);
   }
   if (decision) {
-    const decisions = seen.filter((m) => m.topic === 'voice/hub/arbitration');
-    if (decisions.length !== 1) problems.push(`${decisions.length} decisions`);
-    const candidates = decision.candidates as { satellite: string; sessionId: string; won: boolean }[];
+    // One decision for the utterance; a satellite whose wake came after its window is a late duplicate, which loses the same way.
+    const decisions = seen.filter((m) => m.topic === 'voice/hub/arbitration').map((m) => jsonOf(m));
+    const main = decisions.filter((d) => d.closedBy !== 'late-duplicate');
+    if (main.length !== 1) problems.push(`${main.length} decisions`);
+    const lateOnes = decisions.filter((d) => d.closedBy === 'late-duplicate');
+    if (lateOnes.some((d) => d.winnerSessionId !== sid)) problems.push('a late duplicate of another session');
+    late = lateOnes.length;
+    const candidates = decisions.flatMap((d) => d.candidates as { satellite: string; sessionId: string; won: boolean }[]);
     for (const l of candidates.filter((c) => !c.won)) {
       const its = seen.filter((m) => m.payload.toString().includes(l.sessionId));
       if (its.some((m) => /\/(transcript|transcript\/partial|reply|reply\/partial)$/.test(m.topic))) problems.push(`loser ${l.satellite} published a transcript or reply`);
@@ -233,5 +247,5 @@ export async function arbitrationTrial(
     }
     for (const c of candidates) if (o.gains[ids.indexOf(c.satellite)] === null) problems.push(`${c.satellite} heard nothing but was a candidate`);
   }
-  return { intended: ids[o.intended], gains: o.gains, offsets: o.offsets, decision, winner, problems, at };
+  return { intended: ids[o.intended], gains: o.gains, offsets: o.offsets, decision, winner, problems, late, misheard, at };
 }

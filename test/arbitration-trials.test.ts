@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Hub } from '../hub/controller';
-import { arbitrationTrial, random, type RoomMics, startRooms, type Trial } from './arbitration-helpers';
+import { ARBITRATION_COMMANDS, arbitrationTrial, random, type RoomMics, startRooms, type Trial } from './arbitration-helpers';
 import { Collector, type Proc } from './helpers';
 import { startHub } from './hub-helpers';
 import { OllamaDouble, tokenize } from './ollama-double';
@@ -22,7 +22,6 @@ const IDS = ['arb-a', 'arb-b', 'arb-c'];
 /** Each room's noise floor, dB below typical flite speech (-53.5 to -56.5 dBFS). */
 const FLOORS = [40, 38.5, 41.5];
 const TRIALS = 20;
-const COMMANDS = ['turn on the kitchen light', 'what time is it', 'set a timer for five minutes', 'turn off the radio'];
 
 let double: OllamaDouble;
 let hub: Hub;
@@ -51,14 +50,14 @@ async function trial(n: number, i: number, rnd: () => number): Promise<Trial> {
   // Offsets 0-150 ms; in every other trial the nearest satellite hears it last.
   const offsets = IDS.map(() => Math.round(rnd() * 100));
   offsets[intended] = i % 2 === 0 ? 150 : Math.round(rnd() * 150);
-  return arbitrationTrial(col, rooms.mics, IDS, { intended, gains, offsets, command: COMMANDS[i % COMMANDS.length], arbitrated: true, reply: true });
+  return arbitrationTrial(col, rooms.mics, IDS, { intended, gains, offsets, command: ARBITRATION_COMMANDS[i % ARBITRATION_COMMANDS.length], arbitrated: true, reply: true });
 }
 
 function report(t: { diagnostic: (s: string) => void }, trials: Trial[]): void {
   for (const [k, r] of trials.entries()) {
     const d = r.decision ?? {};
     const c = (d.candidates as { satellite: string; rankDb?: number; score: number; afterMs: number }[]).map((x) => `${x.satellite}@${x.afterMs}ms ${x.rankDb ?? '-'}dB ${x.score.toFixed(2)}`).join(', ');
-    t.diagnostic(`trial ${k}: gains ${JSON.stringify(r.gains)} offsets ${JSON.stringify(r.offsets)} intended ${r.intended} winner ${r.winner} window ${String(d.windowMs)} ms ${String(d.closedBy)} [${c}]${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+    t.diagnostic(`trial ${k}: gains ${JSON.stringify(r.gains)} offsets ${JSON.stringify(r.offsets)} intended ${r.intended} winner ${r.winner} window ${String(d.windowMs)} ms ${String(d.closedBy)} [${c}]${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}${r.misheard ? ` MISHEARD: ${r.misheard}` : ''}`);
   }
 }
 
@@ -73,16 +72,19 @@ for (const n of [2, 3]) {
     report(t, trials);
     // Every trial on its own: nothing pooled hides one that went wrong.
     for (const [k, r] of trials.entries()) assert.deepEqual(r.problems, [], `trial ${k}`);
+    // The winner heard its command (no speech lost while it waited): each trial, but the recognizer may miss one.
+    const misheard = trials.filter((r) => r.misheard);
+    assert.ok(misheard.length <= 1, misheard.map((r) => r.misheard).join('; '));
     const right = trials.filter((r) => r.winner === r.intended).length;
     assert.ok(right >= TRIALS - 1, `the nearest satellite won ${right} of ${TRIALS}`);
     // Every satellite that heard the utterance woke and was weighed, in most trials (a quiet one may not fire).
     const full = trials.filter((r) => (r.decision?.candidates as unknown[]).length === n).length;
     assert.ok(full >= TRIALS - 2, `all ${n} satellites were candidates in ${full} of ${TRIALS} trials`);
-    // The registry counts each satellite's wins and losses: in all, one win per trial and one loss per other candidate.
+    // The registry counts each satellite's wins and losses: in all, one win per trial and one loss per other candidate and late duplicate.
     const sats = hub.registry.all().filter((s) => IDS.includes(s.id));
     const wins = sats.reduce((a, s) => a + s.arbitration.wins, 0) - winsBefore;
     const losses = sats.reduce((a, s) => a + s.arbitration.losses, 0) - lossesBefore;
     assert.equal(wins, TRIALS);
-    assert.equal(losses, trials.reduce((a, r) => a + (r.decision?.candidates as unknown[]).length - 1, 0));
+    assert.equal(losses, trials.reduce((a, r) => a + (r.decision?.candidates as unknown[]).length - 1 + r.late, 0));
   });
 }

@@ -74,6 +74,14 @@ test('the learned co-firers: a satellite is waited for until it was online throu
   assert.deepEqual(h.expected('kitchen', ['living', 'bedroom', 'hall']), ['living', 'hall'], 'a satellite never seen is waited for');
   h.record(['kitchen', 'bedroom'], ['kitchen', 'living', 'bedroom']);
   assert.deepEqual(h.expected('kitchen', ['living', 'bedroom']), ['living', 'bedroom'], 'once it co-fires it is waited for again');
+  // A satellite that was left out and then came in late joins that decision: it is waited for again.
+  const h2 = new CoFireHistory();
+  let rec = h2.record(['kitchen', 'living'], ['kitchen', 'living', 'bedroom']);
+  for (let i = 0; i < 2; i++) rec = h2.record(['kitchen', 'living'], ['kitchen', 'living', 'bedroom']);
+  assert.deepEqual(h2.expected('kitchen', ['living', 'bedroom']), ['living']);
+  h2.join(rec, 'bedroom');
+  assert.deepEqual(h2.expected('kitchen', ['living', 'bedroom']), ['living', 'bedroom']);
+  assert.deepEqual(h2.expected('bedroom', ['kitchen', 'living']), ['kitchen', 'living']);
   // Only the last ten decisions count.
   for (let i = 0; i < 10; i++) h.record(['kitchen'], ['kitchen', 'living', 'bedroom']);
   assert.deepEqual(h.expected('kitchen', ['living', 'bedroom']), []);

@@ -80,3 +80,18 @@ test('validators reject bad payloads with VOICE_BAD_PAYLOAD', () => {
   bad(() => validateCommand('t', { command: 'dance' }), /command/);
   assert.deepEqual(validateCommand('t', { command: 'stop', sessionId: 'abc' }), { command: 'stop', sessionId: 'abc' });
 });
+
+test('wake levels and openedBy, and end reason arbitration-lost: accepted when well formed, VOICE_BAD_PAYLOAD otherwise', () => {
+  const t = 'voice/satellite/k/wake';
+  const base = { sessionId: 's1', wakeWord: 'hey_jarvis', score: 0.8, time: 'now' };
+  const w = validateWake(t, { ...base, openedBy: 'wake', energyDb: -14.6, noiseDb: -57.1, snrDb: 42.5, calibrationDb: -3 });
+  assert.deepEqual([w.openedBy, w.energyDb, w.noiseDb, w.snrDb, w.calibrationDb], ['wake', -14.6, -57.1, 42.5, -3]);
+  assert.equal(validateWake(t, base).openedBy, undefined);
+  for (const bad of [{ openedBy: 'automation' }, { snrDb: '40' }, { energyDb: null }, { calibrationDb: Number.NaN }]) {
+    assert.throws(() => validateWake(t, { ...base, ...bad }), (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD', JSON.stringify(bad));
+  }
+  const c = 'voice/satellite/k/command';
+  assert.deepEqual(validateCommand(c, { command: 'end', sessionId: 's1', reason: 'arbitration-lost' }), { command: 'end', sessionId: 's1', reason: 'arbitration-lost' });
+  assert.throws(() => validateCommand(c, { command: 'stop', reason: 'arbitration-lost' }), (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD');
+  assert.throws(() => validateCommand(c, { command: 'end', sessionId: 's1', reason: 'lost' }), (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD');
+});

@@ -16,7 +16,7 @@
 import { type ArbitrationCandidate, type ArbitrationPayload, now, type WakePayload } from '../../common/protocol';
 import type { SatelliteInfo } from '../bus';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
-import { CoFireHistory } from './cofire';
+import { CoFireHistory, type Record as CoFireRecord } from './cofire';
 import { pickWinner, rankDb } from './rank';
 
 /** The group of a satellite whose status names none. */
@@ -55,6 +55,8 @@ interface Decided {
   winner: string;
   sessionId: string;
   openedAt: number;
+  /** What the co-firer history learned from it (a late duplicate is added to it). */
+  learned?: CoFireRecord;
 }
 
 export class Arbitration implements Feature, WakeArbiter {
@@ -114,8 +116,8 @@ export class Arbitration implements Feature, WakeArbiter {
     this.windows.delete(w.group);
     const win = pickWinner(w.pending, this.ctx.config.arbitration.tieDb);
     const winner = w.pending[win];
-    this.decided.set(w.group, { winner: winner.satellite, sessionId: winner.wake.sessionId, openedAt: w.openedAt });
-    if (w.others.length > 0) this.history.record(w.pending.map((q) => q.satellite), [...w.others, w.pending[0].satellite]);
+    const learned = w.others.length > 0 ? this.history.record(w.pending.map((q) => q.satellite), [...w.others, w.pending[0].satellite]) : undefined;
+    this.decided.set(w.group, { winner: winner.satellite, sessionId: winner.wake.sessionId, openedAt: w.openedAt, learned });
     this.stats.decisions++;
     const candidates = w.pending.map((q, i) => this.candidate(q, w.openedAt, i === win));
     this.publish({ group: w.group, winner: winner.satellite, winnerSessionId: winner.wake.sessionId, candidates, windowMs: Date.now() - w.openedAt, closedBy, time: now() });
@@ -126,6 +128,8 @@ export class Arbitration implements Feature, WakeArbiter {
 
   private lateDuplicate(group: string, last: Decided, p: Pending): void {
     this.stats.lateDuplicates++;
+    // It does hear this group's wakes: wait for it next time.
+    if (last.learned) this.history.join(last.learned, p.satellite);
     this.publish({ group, winner: last.winner, winnerSessionId: last.sessionId, candidates: [this.candidate(p, last.openedAt, false)], windowMs: p.at - last.openedAt, closedBy: 'late-duplicate', time: now() });
     p.decide('lost');
   }

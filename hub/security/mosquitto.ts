@@ -87,7 +87,15 @@ export interface MosquittoExport {
  * from hub.secret, first. Identities without a Mosquitto hash: refused, naming them, unless
  * skipMissing (then left out and named in `missing`).
  */
-export function exportMosquitto(store: IdentityStore, o: { dir: string; root: string; allow?: readonly string[]; skipMissing?: boolean }): MosquittoExport {
+/** The mqtts listener Mosquitto should open with the hub's certificate (`voice-hub tls init`). */
+export interface MosquittoTls {
+  port: number;
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+}
+
+export function exportMosquitto(store: IdentityStore, o: { dir: string; root: string; allow?: readonly string[]; skipMissing?: boolean; tls?: MosquittoTls }): MosquittoExport {
   const allow = o.allow ?? [];
   for (const f of allow) {
     const why = allowProblem(f, o.root);
@@ -112,6 +120,8 @@ export function exportMosquitto(store: IdentityStore, o: { dir: string; root: st
   fs.chmodSync(tmp, 0o644);
   fs.renameSync(tmp, aclPath);
   const conf = [`allow_anonymous false`, `password_file ${passwordFile}`, `acl_file ${aclPath}`, `listener 1883`, `use_username_as_clientid true`];
+  // The same certificate the embedded broker would serve: satellites pinned to the hub's CA (mqtt.ca) trust it.
+  if (o.tls) conf.push(`listener ${o.tls.port}`, `cafile ${o.tls.cafile}`, `certfile ${o.tls.certfile}`, `keyfile ${o.tls.keyfile}`, `use_username_as_clientid true`);
   return { dir, passwordFile, aclFile: aclPath, identities: kept.map((i) => i.name), missing, conf };
 }
 
@@ -127,6 +137,7 @@ export function describeExport(r: MosquittoExport, stateDir: string): string[] {
     '',
     ...r.conf.map((l) => `  ${l}`),
     '',
+    ...(r.conf.some((l) => l.startsWith('certfile ')) ? ['The mqtts listener uses the hub\'s certificate and key (voice-hub tls init); Mosquitto must be able to read the key.', 'To serve mqtts only, drop the "listener 1883" line and the use_username_as_clientid after it.', ''] : []),
     `Then reload Mosquitto (systemctl reload mosquitto, or kill -HUP): it re-reads both files, and drops live connections`,
     `of identities no longer in them. Run this again after every identities add or remove.`,
     `The hub connects with mqtt.url, mqtt.username ${HUB_IDENTITY} and mqtt.password the contents of ${path.join(stateDir, 'hub.secret')}.`,

@@ -12,7 +12,7 @@
  * to its final transcript, against the same satellite alone with
  * arbitration off.
  */
-import { arbitrationTrial, random, startRooms, type Trial } from '../../test/arbitration-helpers';
+import { ARBITRATION_COMMANDS, arbitrationTrial, random, startRooms, type Trial } from '../../test/arbitration-helpers';
 import { Collector, startHubProcess } from '../../test/helpers';
 import { hubSchema } from '../../config/hub';
 import { f0, median, pctCell, QUICK, RUNS } from './common';
@@ -21,14 +21,13 @@ const IDS = ['bench-a', 'bench-b', 'bench-c'];
 const FLOORS = [40, 38.5, 41.5];
 /** arbitration.windowMs's default (config/hub.ts). */
 const WINDOW_MS = hubSchema.arbitration.windowMs.default;
-const COMMANDS = ['turn on the kitchen light', 'what time is it', 'set a timer for five minutes', 'turn off the radio'];
 
 async function session(args: string[], run: (t: (o: Omit<Parameters<typeof arbitrationTrial>[3], 'command' | 'reply'>, i: number) => Promise<Trial>) => Promise<void>): Promise<void> {
   const hub = await startHubProcess(['--reply-enabled', 'false', '--session-max-wakes-per-minute', '0', ...args]);
   const col = await Collector.create(hub.url, ['voice/satellite/+/#', 'voice/hub/arbitration']);
   const rooms = await startRooms(hub.url, IDS, FLOORS);
   try {
-    await run((o, i) => arbitrationTrial(col, rooms.mics, IDS, { ...o, command: COMMANDS[i % COMMANDS.length], reply: false }));
+    await run((o, i) => arbitrationTrial(col, rooms.mics, IDS, { ...o, command: ARBITRATION_COMMANDS[i % ARBITRATION_COMMANDS.length], reply: false }));
   } finally {
     rooms.mics.close();
     await Promise.all(rooms.sats.map((s) => s.stop()));
@@ -96,10 +95,10 @@ export async function benchArbitration(): Promise<string> {
   const spreads = all.filter((t) => (t.decision?.candidates as unknown[]).length > 1).map(spread);
   const firstPartial = (ts: Trial[]) => ts.map((t) => (t.at.firstPartial ?? Number.NaN) - t.at.wake).filter(Number.isFinite);
   const stopToFinal = (ts: Trial[]) => ts.map((t) => t.at.final - (t.at.stop ?? Number.NaN)).filter(Number.isFinite);
-  const problems = [...all, ...alone].flatMap((t) => t.problems.map((p) => `${t.intended} (gains ${JSON.stringify(t.gains)}, offsets ${JSON.stringify(t.offsets)}): ${p}`));
+  const problems = [...all, ...alone].flatMap((t) => [...t.problems, ...(t.misheard ? [t.misheard] : [])].map((p) => `${t.intended} (gains ${JSON.stringify(t.gains)}, offsets ${JSON.stringify(t.offsets)}): ${p}`));
   const fp = [firstPartial(all), firstPartial(alone)];
   const sf = [stopToFinal(all), stopToFinal(alone)];
-  return `A hub process (default arbitration: \`arbitration.windowMs\` 400, \`arbitration.tieDb\` 1; replies off) and three real satellite processes on this machine, each on a microphone the bench feeds at real-time pace (a FIFO) with its own pink noise floor, 40, 38.5 and 41.5 dB below flite speech (-55, -53.5, -56.5 dBFS). Per trial one person says "hey jarvis", a 300 ms pause and a command (four commands, cycled); the intended (nearest) satellite hears it at 0 dB, the other one at minus the gain difference (sox \`vol\`), each 0-150 ms after the first, the intended one last (150 ms) in every other trial, so the earliest wake is often the wrong room. With two satellites the third hears only its room; the hub learns after three decisions that it does not co-fire. All candidates: trials where every satellite that heard the speech woke. Problems: trials that broke the contract (not exactly one final, a loser that published anything or was not told \`end\` arbitration-lost); see test/arbitration-helpers.ts.
+  return `A hub process (default arbitration: \`arbitration.windowMs\` ${WINDOW_MS}, \`arbitration.tieDb\` 1; replies off) and three real satellite processes on this machine, each on a microphone the bench feeds at real-time pace (a FIFO) with its own pink noise floor, 40, 38.5 and 41.5 dB below flite speech (-55, -53.5, -56.5 dBFS). Per trial one person says "hey jarvis", a 300 ms pause and a command (four that the recognizer alone gets word for word, test/burst-harness.ts, cycled); the intended (nearest) satellite hears it at 0 dB, the other one at minus the gain difference (sox \`vol\`), each 0-150 ms after the first, the intended one last (150 ms) in every other trial, so the earliest wake is often the wrong room. With two satellites the third hears only its room; the hub learns after three decisions that it does not co-fire. All candidates: trials where every satellite that heard the speech woke. Problems: trials that broke the contract (not exactly one decision and one final, a loser, late duplicates included, that published anything or was not told \`end\` arbitration-lost, audio the hub did not decode); see test/arbitration-helpers.ts; they are listed below the tables with the transcripts that missed the command.
 
 | satellites | gain difference | trials | all candidates | the nearest won | problems |
 |---|---|---|---|---|---|
