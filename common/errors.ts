@@ -20,14 +20,14 @@ export const ERROR_CODES = {
   VOICE_FRAME_TOO_LARGE: { setup: false, doc: 'An audio frame exceeded `session.maxFrameBytes` (hub). The frame is dropped; send frames of at most that size (100 ms = 3200 bytes is typical).' },
   VOICE_AUDIO_FORMAT: { setup: false, doc: 'The audio start message announced a format other than s16le, 16000 Hz, mono, or a frame had an odd byte length. The session is aborted.' },
   VOICE_SESSION_BUSY: { setup: false, doc: 'A wake arrived while that satellite already had a live session. The new wake is ignored and the live session continues.' },
-  VOICE_SESSION_LIMIT: { setup: false, doc: 'The hub already runs stt.maxSessions live sessions. The wake is refused; raise the limit or add workers.' },
+  VOICE_SESSION_LIMIT: { setup: false, doc: 'The hub already runs stt.maxSessions live sessions. The wake is refused and the satellite told to end it (command end); raise the limit or add workers.' },
   VOICE_BUSY: {
     setup: false,
     doc: 'The hub is decoding all the sessions it can at once (its warm capacity, capacity under stt in the hub status, or fewer when the measured decode speed says the workers would fall behind real time), and no decoder came free within `stt.queueMs` after the session\'s audio stopped (at once when it is 0). The session is refused: the hub tells the satellite to end it with reason busy, and the satellite stops streaming and plays a short busy tone. Nothing was transcribed; say it again in a moment.',
   },
   VOICE_WAKE_RATE_LIMITED: {
     setup: false,
-    doc: 'A satellite opened more than `session.maxWakesPerMinute` sessions within 60 s (hub): wake word, remote listen and follow-up sessions all count. The wake is refused: nothing is decoded and the hub tells the satellite to end the session (command end), as for any refusal; its next wake is admitted once one of the last minute\'s has aged out. At most one error per satellite per minute is published and logged, with the count refused since the last one; the other refusals only get the end command. Other satellites are not affected. A satellite that does this by itself hears its wake word too often (a television: raise wake.threshold); otherwise something is opening its microphone over and over (see who publishes listen commands).',
+    doc: 'A satellite sent more than `session.maxWakesPerMinute` wakes within 60 s (hub): wake word, remote listen and follow-up wakes all count, and so do wakes that lost cross-room arbitration. The wake is refused: nothing is decoded and the hub tells the satellite to end the session (command end), as for any refusal; its next wake is admitted once one of the last minute\'s has aged out. At most one error per satellite per minute is published and logged, with the count refused since the last one; the other refusals only get the end command. Other satellites are not affected. A satellite that does this by itself hears its wake word too often (a television: raise wake.threshold); otherwise something is opening its microphone over and over (see who publishes listen commands).',
   },
   VOICE_MQTT_PACKET_TOO_LARGE: {
     setup: false,

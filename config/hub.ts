@@ -4,6 +4,11 @@ import { LOG_LEVELS, mqttUrl, nonNegativeInt, positiveInt, topicRoot, withEnvAnd
 
 const PS_MODEL = '/usr/share/pocketsphinx/model/en-us';
 
+/** A window the held audio fits in (a satellite's pre-roll plus the window stay within what is held per session). */
+function windowMs(v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 3000) throw new Error('must be an integer from 1 to 3000 (ms)');
+}
+
 export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   mqtt: {
     url: { doc: 'External broker URL (e.g. mqtt://broker.lan:1883). Empty: start the embedded aedes broker (broker.*) and connect to it.', format: mqttUrl, default: '' },
@@ -79,7 +84,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     },
     windowMs: {
       doc: "The longest the hub waits, after a group's first wake, for the others that heard the same wake word. It closes sooner once every satellite that usually hears that one's wakes has reported (learned from recent decisions), or at once when no other satellite of the group is online. Audio is held meanwhile, so nothing is lost; the winner's first partial transcript comes that much later, its final not. Chosen by measurement (docs/benchmarks.md, section 11): satellites 0-150 ms apart reached the hub up to 398 ms apart (a quieter one fires a frame or more later); 500 leaves 100 ms for a loaded machine. A wake later than it is a late duplicate.",
-      format: positiveInt('positiveInt'),
+      format: windowMs,
       default: 500,
     },
     lateMs: {
@@ -102,7 +107,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: 30000,
     },
     maxLengthMs: { doc: 'A session is finalised after this much audio after the wake word fired (reason max-length; the pre-roll before it does not count).', format: positiveInt('positiveInt'), default: 15000 },
-    maxWakesPerMinute: { doc: 'Most sessions one satellite may open in any 60 s (wake word, remote listen, follow-up); more are refused with VOICE_WAKE_RATE_LIMITED and the satellite told to end them. Per satellite: others are not affected. A person cannot say the wake word much more than 15 times a minute (a session, then wake.refractoryMs). 0: no limit.', format: nonNegativeInt('nonNegativeInt'), default: 20 },
+    maxWakesPerMinute: { doc: 'Most wakes one satellite may send in any 60 s (wake word, remote listen, follow-up; a wake that loses cross-room arbitration counts too); more are refused with VOICE_WAKE_RATE_LIMITED and the satellite told to end them. Per satellite: others are not affected. A person cannot say the wake word much more than 15 times a minute (a session, then wake.refractoryMs). 0: no limit.', format: nonNegativeInt('nonNegativeInt'), default: 20 },
     maxAudioBytesPerSecond: { doc: 'Fastest audio one satellite may send, in bytes per second averaged over 5 s (a burst of up to 5 s worth is allowed: the pre-roll, frames held back while the broker was away). A satellite streams 32000 (16 kHz, 16-bit, mono); past the limit its live session is ended with VOICE_AUDIO_RATE_EXCEEDED. Per satellite: others are not affected. 0: no limit.', format: nonNegativeInt('nonNegativeInt'), default: 64000 },
     maxFrameBytes: { doc: 'Largest accepted audio frame; larger frames are dropped with VOICE_FRAME_TOO_LARGE.', format: positiveInt('positiveInt'), default: 32000 },
     endpoint: { doc: "Finalise when the engine itself detects the end of speech, without waiting for the satellite's stop.", format: Boolean, default: true },

@@ -14,6 +14,7 @@
  * (hub.stateDir, from --hub-state-dir, $VOICE_HUB_HUB_STATE_DIR or
  * --config); the running hub reads it again on its own.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { loadConfig } from '../common/config';
 import { shownUrl } from '../common/mqtt';
@@ -67,7 +68,10 @@ export function runAdmin(argv: string[], out: (s: string) => void = (s) => proce
       if (action !== 'export' || typeof own.dir !== 'string' || own.dir === '') return fail('usage', usage());
       const files = tlsFiles(config.hub.stateDir);
       const b = config.broker;
-      const tls = tlsOffered({ stateDir: config.hub.stateDir, ...b }) ? { port: b.tls.port, cafile: b.tls.ca || files.caCert, certfile: b.tls.cert || files.cert, keyfile: b.tls.key || files.key } : undefined;
+      const certfile = b.tls.cert || files.cert;
+      const keyfile = b.tls.key || files.key;
+      const cafile = b.tls.ca || files.caCert;
+      const tls = tlsOffered({ stateDir: config.hub.stateDir, ...b }) && fs.existsSync(certfile) && fs.existsSync(keyfile) ? { port: b.tls.port, certfile, keyfile, ...(fs.existsSync(cafile) ? { cafile } : {}) } : undefined;
       const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true, tls });
       for (const line of own.json ? [JSON.stringify(r)] : describeExport(r, config.hub.stateDir)) out(line);
       return 0;

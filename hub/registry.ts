@@ -122,7 +122,7 @@ export class SatelliteRegistry implements Feature {
     const s = this.ensure(id);
     const wasOnline = known && s.online;
     s.room = this.roomOf(id, typeof o.room === 'string' && o.room !== '' ? o.room : undefined);
-    if (typeof o.group === 'string' && o.group !== '') s.group = o.group;
+    if (o.state === 'online') s.group = typeof o.group === 'string' && o.group !== '' ? o.group : undefined;
     if (typeof o.version === 'string') s.version = o.version;
     if (Array.isArray(o.capabilities)) s.capabilities = o.capabilities.filter((c): c is string => typeof c === 'string');
     s.online = o.state === 'online';

@@ -30,19 +30,24 @@ export interface WakeCandidate {
   wake: WakePayload;
 }
 
-/** What the session manager asks: open this wake's session, or not. */
+/**
+ * What the session manager asks: open this wake's session, or not. `decide`
+ * is called once per wake; for 'won' it returns whether the session opened
+ * (the hub may still refuse it: its session limit, no decoder).
+ */
 export interface WakeArbiter {
-  submit(c: WakeCandidate, decide: (v: Verdict) => void): void;
+  submit(c: WakeCandidate, decide: (v: Verdict) => boolean): void;
 }
 
 interface Pending extends WakeCandidate {
   at: number;
-  decide: (v: Verdict) => void;
+  decide: (v: Verdict) => boolean;
 }
 
 interface Window {
   group: string;
   openedAt: number;
+  /** The wakes in it so far, in arrival order (pending[0] opened it). */
   pending: Pending[];
   /** Other satellites of the group online when it opened (muted and busy ones cannot hear it). */
   others: string[];
@@ -75,6 +80,22 @@ export class Arbitration implements Feature, WakeArbiter {
     this.ctx.bus.on(this, 'sessionClosed', ({ sessionId }) => {
       for (const [g, d] of this.decided) if (d.sessionId === sessionId) this.decided.delete(g);
     });
+    // A candidate that went offline cannot answer: it leaves the window (quietly), and nobody waits for it.
+    this.ctx.bus.on(this, 'satelliteOffline', (sat) => {
+      for (const w of [...this.windows.values()]) {
+        const gone = w.pending.find((q) => q.satellite === sat.id);
+        w.others = w.others.filter((id) => id !== sat.id);
+        w.usual = w.usual.filter((id) => id !== sat.id);
+        if (gone) {
+          w.pending = w.pending.filter((q) => q !== gone);
+          gone.decide('lost');
+        }
+        if (w.pending.length === 0) {
+          clearTimeout(w.timer);
+          this.windows.delete(w.group);
+        } else this.check(w);
+      }
+    });
   }
 
   stop(): void {
@@ -87,15 +108,13 @@ export class Arbitration implements Feature, WakeArbiter {
     return this.ctx.registry.get(satellite)?.group ?? DEFAULT_GROUP;
   }
 
-  submit(c: WakeCandidate, decide: (v: Verdict) => void): void {
+  submit(c: WakeCandidate, decide: (v: Verdict) => boolean): void {
     const group = this.groupOf(c.satellite);
     const p: Pending = { ...c, at: Date.now(), decide };
     const open = this.windows.get(group);
     if (open) {
       open.pending.push(p);
-      const reported = new Set(open.pending.map((q) => q.satellite));
-      if (open.others.every((id) => reported.has(id))) this.close(open, 'all-reported');
-      else if (open.usual.every((id) => reported.has(id))) this.close(open, 'usual-reported');
+      this.check(open);
       return;
     }
     const last = this.decided.get(group);
@@ -111,19 +130,31 @@ export class Arbitration implements Feature, WakeArbiter {
     w.timer.unref();
   }
 
+  /** Closes the window once everyone it waits for has reported. */
+  private check(w: Window): void {
+    const reported = new Set(w.pending.map((q) => q.satellite));
+    if (w.others.every((id) => reported.has(id))) this.close(w, 'all-reported');
+    else if (w.usual.every((id) => reported.has(id))) this.close(w, 'usual-reported');
+  }
+
   private close(w: Window, closedBy: ArbitrationPayload['closedBy']): void {
     clearTimeout(w.timer);
     this.windows.delete(w.group);
-    const win = pickWinner(w.pending, this.ctx.config.arbitration.tieDb);
-    const winner = w.pending[win];
     const learned = w.others.length > 0 ? this.history.record(w.pending.map((q) => q.satellite), [...w.others, w.pending[0].satellite]) : undefined;
+    // The best first: its session opens before the others are told. If the hub refuses it (its session limit, no
+    // decoder), the next best answers instead; only when none can is there no winner.
+    const left = [...w.pending];
+    let winner: Pending | undefined;
+    while (!winner && left.length > 0) {
+      const best = left.splice(pickWinner(left, this.ctx.config.arbitration.tieDb), 1)[0];
+      if (best.decide('won')) winner = best;
+    }
+    for (const q of left) q.decide('lost');
+    if (!winner) return;
     this.decided.set(w.group, { winner: winner.satellite, sessionId: winner.wake.sessionId, openedAt: w.openedAt, learned });
     this.stats.decisions++;
-    const candidates = w.pending.map((q, i) => this.candidate(q, w.openedAt, i === win));
+    const candidates = w.pending.map((q) => this.candidate(q, w.openedAt, q === winner));
     this.publish({ group: w.group, winner: winner.satellite, winnerSessionId: winner.wake.sessionId, candidates, windowMs: Date.now() - w.openedAt, closedBy, time: now() });
-    // The winner first: its session opens before the losers are told.
-    winner.decide('won');
-    for (const q of w.pending) if (q !== winner) q.decide('lost');
   }
 
   private lateDuplicate(group: string, last: Decided, p: Pending): void {

@@ -90,7 +90,8 @@ export interface MosquittoExport {
 /** The mqtts listener Mosquitto should open with the hub's certificate (`voice-hub tls init`). */
 export interface MosquittoTls {
   port: number;
-  cafile: string;
+  /** Absent when there is no CA file (a certificate from elsewhere): Mosquitto then sends the certificate alone. */
+  cafile?: string;
   certfile: string;
   keyfile: string;
 }
@@ -121,7 +122,7 @@ export function exportMosquitto(store: IdentityStore, o: { dir: string; root: st
   fs.renameSync(tmp, aclPath);
   const conf = [`allow_anonymous false`, `password_file ${passwordFile}`, `acl_file ${aclPath}`, `listener 1883`, `use_username_as_clientid true`];
   // The same certificate the embedded broker would serve: satellites pinned to the hub's CA (mqtt.ca) trust it.
-  if (o.tls) conf.push(`listener ${o.tls.port}`, `cafile ${o.tls.cafile}`, `certfile ${o.tls.certfile}`, `keyfile ${o.tls.keyfile}`, `use_username_as_clientid true`);
+  if (o.tls) conf.push(`listener ${o.tls.port}`, ...(o.tls.cafile ? [`cafile ${o.tls.cafile}`] : []), `certfile ${o.tls.certfile}`, `keyfile ${o.tls.keyfile}`, `use_username_as_clientid true`);
   return { dir, passwordFile, aclFile: aclPath, identities: kept.map((i) => i.name), missing, conf };
 }
 

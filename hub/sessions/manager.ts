@@ -103,28 +103,45 @@ export class SessionManager extends SessionBook implements Feature {
     }
     if (!this.limits.admitWake(satellite, w.sessionId)) return this.refuse(satellite, w.sessionId);
     const room = this.ctx.registry.roomOf(satellite, w.room);
-    // Listen and follow-up sessions are addressed to this satellite: never arbitrated.
-    if (!this.arbiter || (w.openedBy ?? 'wake') !== 'wake') return this.open(satellite, room, w, at);
+    // Listen and follow-up sessions are addressed to this satellite: never arbitrated (older satellites send no openedBy, only the wake word's name).
+    const byWakeWord = (w.openedBy ?? (w.wakeWord === 'listen' || w.wakeWord === 'follow-up' ? 'remote' : 'wake')) === 'wake';
+    if (!this.arbiter || !byWakeWord) return void this.open(satellite, room, w, at);
     // Its audio is held until the arbiter decides (no speech is lost whoever wins).
     this.pending.set(satellite, w.sessionId);
     this.orphans.pin(w.sessionId);
-    this.arbiter.submit({ satellite, room, wake: w }, (verdict) => {
+    let decided = false;
+    const decide = (verdict: 'won' | 'lost'): boolean => {
+      if (decided) return false;
+      decided = true;
       this.pending.delete(satellite);
-      if (verdict === 'won') return this.run({ satellite, sessionId: w.sessionId }, () => this.open(satellite, room, w, at));
+      if (verdict === 'won') {
+        let opened = false;
+        this.run({ satellite, sessionId: w.sessionId }, () => (opened = this.open(satellite, room, w, at)));
+        return opened;
+      }
       // Another satellite heard it better: this one goes back to idle quietly (no error, no earcon).
       this.ctx.log.info({ satellite, sessionId: w.sessionId }, 'wake lost arbitration');
       this.remember(w.sessionId);
       this.tellEnd(satellite, w.sessionId, undefined, 'arbitration-lost');
       this.orphans.drop(w.sessionId);
-    });
+      return false;
+    };
+    try {
+      this.arbiter.submit({ satellite, room, wake: w }, decide);
+    } catch (err) {
+      // The arbiter failed: the wake is served as if arbitration were off.
+      this.ctx.log.error({ code: 'VOICE_INTERNAL', err, satellite, sessionId: w.sessionId }, 'arbitration failed; the wake opens its session');
+      decide('won');
+    }
   }
 
-  /** Opens the wake's session (alone, or it won arbitration): a recognizer, then its held audio. */
-  private open(satellite: string, room: string, w: WakePayload, wakeAt: number): void {
+  /** Opens the wake's session (alone, or it won arbitration): a recognizer, then its held audio. False when refused. */
+  private open(satellite: string, room: string, w: WakePayload, wakeAt: number): boolean {
     const max = this.ctx.config.stt.maxSessions;
     if (this.sessions.size >= max) {
       this.error(satellite, 'VOICE_SESSION_LIMIT', `hub is at stt.maxSessions=${max}; wake refused`, w.sessionId);
-      return this.refuse(satellite, w.sessionId);
+      this.refuse(satellite, w.sessionId);
+      return false;
     }
     const audioMs = () => s.bytes / BYTES_PER_MS;
     const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord, audioMs };
@@ -154,7 +171,8 @@ export class SessionManager extends SessionBook implements Feature {
       // and stop the satellite streaming into nothing.
       const e = toVoiceError(err, 'VOICE_STT_FAILED');
       this.error(satellite, e.code, e.message, w.sessionId);
-      return this.refuse(satellite, w.sessionId, e.code);
+      this.refuse(satellite, w.sessionId, e.code);
+      return false;
     }
     this.sessions.set(s.id, s);
     this.bySatellite.set(satellite, s.id);
@@ -163,6 +181,12 @@ export class SessionManager extends SessionBook implements Feature {
     this.ctx.log.info({ satellite, sessionId: s.id, wakeWord: w.wakeWord, score: w.score }, 'session opened');
     this.ctx.bus.emit('sessionOpened', { satellite, sessionId: s.id, room: s.room });
     this.orphans.adopt(s.id);
+    return true;
+  }
+
+  /** Sessions whose messages are held (awaiting their wake, or arbitration): for tests. */
+  get heldCount(): number {
+    return this.orphans.size;
   }
 
   /** Refuses a wake (the error was reported): the satellite is told to stop streaming, and its messages are dropped quietly. */
@@ -269,6 +293,7 @@ export class SessionManager extends SessionBook implements Feature {
   stop(): void {
     this.ctx.bus.removeOwner(this);
     for (const s of [...this.sessions.values()]) this.abort(s);
+    this.pending.clear();
     this.orphans.clear();
   }
 }

@@ -60,6 +60,11 @@ export class OrphanBuffer {
     }
   }
 
+  /** Sessions held now. */
+  get size(): number {
+    return this.orphans.size;
+  }
+
   pinned(sessionId: string): boolean {
     const o = this.orphans.get(sessionId);
     return o !== undefined && o.timer === undefined;

@@ -9,7 +9,8 @@
  *             WAKE_SEGMENT_MS (the wake phrase; its pauses and the silence
  *             around it do not lower it), dBFS
  *   noiseDb   the 20th percentile of the block energies before that segment
- *             (the room between words), dBFS; with little history, of all
+ *             (the room between words), dBFS, at least -90; with little
+ *             history, of all
  *   snrDb     energyDb - noiseDb
  */
 import { AUDIO_FORMAT } from '../../common/protocol';
@@ -25,6 +26,12 @@ const HISTORY_BLOCKS = HISTORY_MS / 10;
 const MIN_NOISE_BLOCKS = 50;
 /** dBFS of a block of digital silence (an all-zero block has no logarithm). */
 const FLOOR_DB = -120;
+/**
+ * The lowest noise floor reported: a real microphone's own noise lies above
+ * it, and one whose noise suppression outputs digital silence would
+ * otherwise claim an SNR no microphone in a room has.
+ */
+const NOISE_FLOOR_MIN_DB = -90;
 
 export interface WakeLevels {
   energyDb: number;
@@ -58,14 +65,6 @@ export class LevelMeter {
     }
   }
 
-  /** Forgets what was heard (after a session: its audio never passed through here). */
-  reset(): void {
-    this.count = 0;
-    this.next = 0;
-    this.partSum = 0;
-    this.partN = 0;
-  }
-
   /** The levels now, as the wake word fires; undefined before any whole block. */
   measure(): WakeLevels | undefined {
     if (this.count === 0) return undefined;
@@ -76,7 +75,7 @@ export class LevelMeter {
     const loud = [...segment].sort((a, b) => b - a).slice(0, Math.max(1, Math.ceil(segment.length / 2)));
     const energyDb = toDb(loud.reduce((s, x) => s + x, 0) / loud.length);
     const pool = (before.length >= MIN_NOISE_BLOCKS ? before : all).sort((a, b) => a - b);
-    const noiseDb = toDb(pool[Math.floor(pool.length * 0.2)]);
+    const noiseDb = Math.max(NOISE_FLOOR_MIN_DB, toDb(pool[Math.floor(pool.length * 0.2)]));
     return { energyDb: round1(energyDb), noiseDb: round1(noiseDb), snrDb: round1(energyDb - noiseDb) };
   }
 }
