@@ -22,7 +22,7 @@ import { ERROR_CODES, toVoiceError } from '../common/errors';
 import { type HubConfig, hubSchema } from '../config/hub';
 import { IdentityStore, type Role } from './security/identities';
 import { describeExport, exportMosquitto } from './security/mosquitto';
-import { tlsFiles, tlsOffered } from './security/tls';
+import { brokerTlsPaths, tlsOffered } from './security/tls';
 
 /** Where a satellite keeps the hub's CA certificate (README, systemd/). */
 const SATELLITE_CA = '/etc/voice-satellite/ca.crt';
@@ -66,12 +66,9 @@ export function runAdmin(argv: string[], out: (s: string) => void = (s) => proce
     const store = new IdentityStore(config.hub.stateDir).open();
     if (kind === 'mosquitto') {
       if (action !== 'export' || typeof own.dir !== 'string' || own.dir === '') return fail('usage', usage());
-      const files = tlsFiles(config.hub.stateDir);
-      const b = config.broker;
-      const certfile = b.tls.cert || files.cert;
-      const keyfile = b.tls.key || files.key;
-      const cafile = b.tls.ca || files.caCert;
-      const tls = tlsOffered({ stateDir: config.hub.stateDir, ...b }) && fs.existsSync(certfile) && fs.existsSync(keyfile) ? { port: b.tls.port, certfile, keyfile, ...(fs.existsSync(cafile) ? { cafile } : {}) } : undefined;
+      const broker = { stateDir: config.hub.stateDir, ...config.broker };
+      const { cert: certfile, key: keyfile, ca: cafile } = brokerTlsPaths(broker);
+      const tls = tlsOffered(broker) && fs.existsSync(certfile) && fs.existsSync(keyfile) ? { port: broker.tls.port, certfile, keyfile, ...(fs.existsSync(cafile) ? { cafile } : {}) } : undefined;
       const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true, tls });
       for (const line of own.json ? [JSON.stringify(r)] : describeExport(r, config.hub.stateDir)) out(line);
       return 0;
@@ -93,8 +90,9 @@ export function runAdmin(argv: string[], out: (s: string) => void = (s) => proce
     const room = typeof own.room === 'string' ? own.room : undefined;
     const secret = store.add(name, role, { room, readAudio: own['read-audio'] === true });
     // Over TLS when the broker offers it: the satellite then trusts only the hub's CA.
-    const tls = tlsOffered({ stateDir: config.hub.stateDir, ...config.broker });
-    const caFile = config.broker.tls.ca || tlsFiles(config.hub.stateDir).caCert;
+    const broker = { stateDir: config.hub.stateDir, ...config.broker };
+    const tls = tlsOffered(broker);
+    const caFile = brokerTlsPaths(broker).ca;
     const port = tls ? config.broker.tls.port : config.broker.port;
     const url = `${tls ? 'mqtts' : 'mqtt'}://${os.hostname()}:${port}`;
     if (own.json) {

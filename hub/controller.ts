@@ -95,8 +95,8 @@ export class Hub {
       p.tts = { engine: tts?.name ?? null, rate: tts?.engine.format.rate, restarts: tts?.engine.restarts, fallback: tts?.fallback, error: this.ttsError };
       p.llm = { model: this.config.llm.model, enabled: this.config.reply.enabled };
       p.eventLoop = this.eventLoop.stats();
-      const wins = Object.fromEntries(this.registry.all().filter((x) => x.arbitration.wins + x.arbitration.losses > 0).map((x) => [x.id, x.arbitration]));
-      p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites: wins };
+      const satellites = Object.fromEntries(this.registry.all().filter((x) => x.arbitration.wins + x.arbitration.losses > 0).map((x) => [x.id, x.arbitration]));
+      p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites };
     }
     return JSON.stringify(p);
   }

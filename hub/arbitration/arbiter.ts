@@ -120,7 +120,7 @@ export class Arbitration implements Feature, WakeArbiter {
     const last = this.decided.get(group);
     if (last && p.at - last.openedAt < this.ctx.config.arbitration.lateMs) return this.lateDuplicate(group, last, p);
     const others = this.ctx.registry
-      .online((s: SatelliteInfo) => s.id !== c.satellite && (s.group ?? DEFAULT_GROUP) === group && s.state !== 'muted' && s.state !== 'listening')
+      .online((s: SatelliteInfo) => s.id !== c.satellite && this.groupOf(s.id) === group && s.state !== 'muted' && s.state !== 'listening')
       .map((s) => s.id);
     const w: Window = { group, openedAt: p.at, pending: [p], others, usual: this.history.expected(c.satellite, others) };
     this.windows.set(group, w);

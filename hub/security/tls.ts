@@ -172,21 +172,25 @@ export interface BrokerTlsConfig {
   tls: { enabled: 'auto' | 'on' | 'off'; host: string; port: number; cert: string; key: string; ca: string };
 }
 
-/** What the embedded broker's mqtts listener uses, or undefined when TLS is off; the CA file the hub verifies itself with. */
-/** Whether the embedded broker listens for mqtts with this config (broker.tls.enabled on, or auto and the certificate exists). */
-export function tlsOffered(c: BrokerTlsConfig): boolean {
-  return c.tls.enabled === 'on' || (c.tls.enabled === 'auto' && fs.existsSync(c.tls.cert || tlsFiles(c.stateDir).cert));
+/** The mqtts listener's certificate, key and CA files: broker.tls.cert/key/ca, or where `voice-hub tls init` writes them. */
+export function brokerTlsPaths(c: Pick<BrokerTlsConfig, 'stateDir' | 'tls'>): { cert: string; key: string; ca: string } {
+  const files = tlsFiles(c.stateDir);
+  return { cert: c.tls.cert || files.cert, key: c.tls.key || files.key, ca: c.tls.ca || files.caCert };
 }
 
+/** Whether the embedded broker listens for mqtts with this config (broker.tls.enabled on, or auto and the certificate exists). */
+export function tlsOffered(c: BrokerTlsConfig): boolean {
+  return c.tls.enabled === 'on' || (c.tls.enabled === 'auto' && fs.existsSync(brokerTlsPaths(c).cert));
+}
+
+/** What the embedded broker's mqtts listener uses, or undefined when TLS is off; the CA file the hub verifies itself with. */
 export function resolveBrokerTls(c: BrokerTlsConfig): { listener?: { host: string; port: number; cert: Buffer; key: Buffer; notAfter: Date }; caFile: string } {
-  const files = tlsFiles(c.stateDir);
-  const certFile = c.tls.cert || files.cert;
-  const caFile = c.tls.ca || files.caCert;
+  const { cert: certFile, key: keyFile, ca: caFile } = brokerTlsPaths(c);
   if (!tlsOffered(c)) {
     if (c.plain === 'off') throw new VoiceError('VOICE_TLS_INVALID', `broker.plain is off and the broker has no TLS certificate (${certFile}; broker.tls.enabled ${c.tls.enabled}): it would have no listener. Run \`voice-hub tls init\` or set broker.plain`);
     return { caFile };
   }
-  const t = loadServerTls(certFile, c.tls.key || files.key);
+  const t = loadServerTls(certFile, keyFile);
   return { listener: { host: c.tls.host || c.host, port: c.tls.port, cert: t.cert, key: t.key, notAfter: t.notAfter }, caFile };
 }
 
