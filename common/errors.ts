@@ -14,6 +14,7 @@ export interface ErrorInfo {
 
 export const ERROR_CODES = {
   VOICE_CONFIG_INVALID: { setup: true, doc: 'The configuration failed validation. Every problem is listed; fix them and restart (exit code 78).' },
+  VOICE_INTENTS_INVALID: { setup: true, doc: 'An intent file (the built-in config/intents/en.yaml or one in intents.dir) failed validation: bad YAML, an unknown key, a template that does not parse, an unknown list or rule, a bad range. Every problem in every file is listed with its file and key; fix them and restart (exit code 78). docs/intents.md has the format.' },
   VOICE_BAD_PAYLOAD: { setup: false, doc: 'A message on a topic the process subscribes to was not valid JSON or did not match the protocol schema. The message is dropped.' },
   VOICE_BAD_TOPIC: { setup: false, doc: 'A message arrived on a topic under the topic root that the process subscribes to but that is not in the protocol (an invalid satellite or session id, an unknown sub-topic). It goes to that satellite\'s error topic when the satellite id is valid, else to the hub\'s. The message is dropped.' },
   VOICE_UNKNOWN_SESSION: { setup: false, doc: 'Audio or a stop arrived for a session the hub does not know (never opened, already ended or timed out). The message is dropped.' },

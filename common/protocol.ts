@@ -32,6 +32,8 @@ export function topics(root: string) {
     audioStop: (id: string, sessionId: string) => `${sat(id)}/audio/${sessionId}/stop`,
     transcriptPartial: (id: string) => `${sat(id)}/transcript/partial`,
     transcript: (id: string) => `${sat(id)}/transcript`,
+    intent: (id: string) => `${sat(id)}/intent`,
+    intentNone: (id: string) => `${sat(id)}/intent/none`,
     error: (id: string) => `${sat(id)}/error`,
     command: (id: string) => `${sat(id)}/command`,
     handled: (id: string) => `${sat(id)}/handled`,
@@ -71,6 +73,8 @@ const SATELLITE_TOPICS = {
   error: 'error',
   transcript: 'transcript',
   'transcript/partial': 'transcriptPartial',
+  intent: 'intent',
+  'intent/none': 'intentNone',
   reply: 'reply',
   'reply/partial': 'replyPartial',
 } as const;
@@ -411,7 +415,8 @@ export interface ReplyPayload {
   satellite: string;
   room: string;
   text: string;
-  source: 'llm' | 'automation' | 'announce';
+  /** Who wrote the text: the LLM, an automation's claim, an announcement, or the hub's intent responses (a built-in answer, or the unhandled sentence). */
+  source: 'llm' | 'automation' | 'announce' | 'intent';
   model?: string;
   /** Set when the reply ended early: aborted (stop, barge-in) or an error code. */
   aborted?: boolean;

@@ -114,6 +114,25 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     endpointMinMs: { doc: 'Engine endpoints in the first this-many ms of a session are ignored. An endpoint also needs a word of the command: one after only the wake word (trimmed, see session.wakeMarginMs) never ends a session.', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
     wakeMarginMs: { doc: 'Only leading transcript words that end by this long after the point where the satellite\'s wake word fired (audio/start wakeMs) can be the wake word\'s. When the recognizer heard the last word of the wake phrase (from the wake message\'s wakeWord: hey_jarvis -> "jarvis"), it and the words before it are dropped; otherwise all of them are. In partial and final transcripts.', format: nonNegativeInt('nonNegativeInt'), default: 100 },
   },
+  intents: {
+    enabled: {
+      doc: 'Match every final transcript against the sentence templates (the built-in config/intents/en.yaml, then the files in intents.dir) and publish what was understood on .../intent, or .../intent/none. Routing (docs/intents.md): a built-in intent (time, date, nevermind) is answered by the hub; any other waits reply.handledWaitMs for an automation to claim it and otherwise gets its honest unhandled response; only a transcript that matched nothing goes to the LLM. false: no intent topics, and every unclaimed transcript goes to the LLM.',
+      format: Boolean,
+      default: true,
+    },
+    dir: {
+      doc: 'Directory of your intent files (*.yaml, read in name order after the built-in ones): your device names and areas, your own intents and sentences, your responses. A missing directory means none. Every problem in them is listed at start and the hub exits 78 (VOICE_INTENTS_INVALID). Format: docs/intents.md.',
+      format: String,
+      default: '/etc/voice-hub/intents',
+    },
+    minConfidence: {
+      doc: 'Lowest confidence of a fuzzy match that still counts as the intent (1 = exact matches only). Confidence is 1 minus the edit cost (a misheard word costs 0.3-1, a missing or extra word 1) over the words said: one misheard word in five scores about 0.85.',
+      format: (v: unknown) => {
+        if (typeof v !== 'number' || !(v > 0) || v > 1) throw new Error('must be a number above 0 and at most 1');
+      },
+      default: 0.75,
+    },
+  },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
     handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it on .../handled before the LLM is asked. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
@@ -191,6 +210,7 @@ export interface HubConfig {
   };
   arbitration: { enabled: boolean; windowMs: number; lateMs: number; tieDb: number };
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
+  intents: { enabled: boolean; dir: string; minConfidence: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

@@ -6,6 +6,7 @@
  * all of its listeners at once. A listener that throws is logged and the
  * others still run.
  */
+import type { IntentPayload } from '../common/intent';
 import type { Logger } from '../common/log';
 import type { ArbitrationPayload, CommandPayload, FinalReason, PlayedPayload, ReplyPayload, TranscriptPayload, WakePayload } from '../common/protocol';
 
@@ -27,6 +28,18 @@ export interface SatelliteInfo {
   lastSeen: number;
 }
 
+/** A final transcript, what it meant, and how it is answered (docs/intents.md, "Routing"). */
+export interface Understood {
+  transcript: TranscriptPayload;
+  intent?: IntentPayload;
+  /** A built-in intent's answer, spoken at once ('' = say nothing); no automation is waited for. */
+  answer?: string;
+  /** What to say when no automation claims the intent. */
+  unhandled?: string;
+  /** Unclaimed, the LLM answers (no intent matched, or the intent says unclaimed: llm). */
+  toLlm: boolean;
+}
+
 export interface HubEvents {
   satelliteOnline: [SatelliteInfo];
   satelliteOffline: [SatelliteInfo];
@@ -39,6 +52,10 @@ export interface HubEvents {
   /** The session is over; `transcript` (final) was emitted before this when there was one. */
   sessionClosed: [{ satellite: string; sessionId: string; reason: FinalReason | 'aborted' }];
   transcript: [TranscriptPayload];
+  /** A final transcript matched an intent (hub/intents), published on .../intent. */
+  intent: [IntentPayload];
+  /** Where a final transcript goes next (hub/intents/feature.ts): the reply manager acts on it. */
+  understood: [Understood];
   /** A reply began: a final transcript awaits its answer (automation claim, then the LLM), or an announcement. */
   replyStarted: [{ satellite: string; sessionId: string }];
   /** The reply's first audio went to the satellite. */

@@ -2,12 +2,13 @@
  * The hub: builds its parts and starts them in order (the event-loop monitor,
  * broker, speech-to-text workers, text-to-speech, MQTT client, then the
  * features on the bus: the satellite registry, arbitration, sessions,
- * replies, announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
+ * intents, replies, announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
  * their own MQTT topics; the router (hub/router.ts) dispatches to them.
  *
  * A wake, module by module: router -> sessions (emits wake; asks arbitration
  * when satellites of a group heard it; opens a recognizer, emits sessionOpened) -> stt/pool (worker threads) -> sessions (partials,
- * the final transcript; emits transcript) -> reply/manager (automation claim,
+ * the final transcript; emits transcript) -> intents (publishes the intent;
+ * emits understood) -> reply/manager (automation claim,
  * LLM, TTS to the satellite) -> registry (state of each satellite throughout).
  */
 import type { MqttClient } from 'mqtt';
@@ -26,6 +27,8 @@ import { type Resolved, startStt, startTts } from './engines';
 import { EventLoopMonitor } from './event-loop';
 import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
+import { Intents } from './intents/feature';
+import { BUILTIN_INTENTS, type IntentSet, loadIntents, userIntentFiles } from './intents/load';
 import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
@@ -51,6 +54,8 @@ export class Hub {
   /** Admission control in front of the STT process: the decoding limit, the queue, refusals (hub/stt/admission.ts). */
   admission?: Admission;
   replies?: ReplyManager;
+  /** Understanding: final transcripts matched to intents (intents.*). */
+  intents?: Intents;
   /** Cross-room wake arbitration (arbitration.enabled). */
   arbitration?: Arbitration;
   /** The URL clients use to reach the hub's broker. */
@@ -105,6 +110,8 @@ export class Hub {
     const c = this.config;
     // First, so that what the other parts cost the main thread when they start is measured too.
     this.eventLoop.start();
+    // Before anything listens: a mistake in an intent file stops the hub at once (exit 78), every problem listed.
+    const intentSet = c.intents.enabled ? this.loadIntents() : undefined;
     // The identities, and the hub's own secret (made at its first start).
     this.identities = new IdentityStore(c.hub.stateDir).open();
     const hubSecret = await this.identities.hubSecret();
@@ -143,7 +150,8 @@ export class Hub {
     this.admission = admission;
     if (c.arbitration.enabled) this.arbitration = new Arbitration(child('arbitration'));
     this.sessions = new SessionManager(child('sessions'), this.admission, this.arbitration);
-    this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions];
+    this.intents = new Intents(child('intents'), intentSet);
+    this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions, this.intents];
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
       this.features.push(this.replies, new Announcements(child('announce')));
@@ -168,6 +176,14 @@ export class Hub {
       this.statusTimer.unref();
     }
     this.log.info({ broker: shownUrl(this.brokerUrl), stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
+  }
+
+  private loadIntents(): IntentSet {
+    const started = Date.now();
+    const set = loadIntents([BUILTIN_INTENTS, ...userIntentFiles(this.config.intents.dir)]);
+    const sentences = [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0);
+    this.log.info({ files: set.files, intents: set.intents.size, sentences, lists: set.lists.size, nodes: set.graph.size, ms: Date.now() - started }, 'intents loaded');
+    return set;
   }
 
   private publishStatus(): void {

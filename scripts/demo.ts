@@ -1,7 +1,12 @@
 /**
  * The quick-start demo: starts the hub (embedded broker, default engines)
  * and a demo satellite fed a flite-spoken WAV of "hey jarvis" + commands,
- * and prints the transcripts as a home-automation client sees them.
+ * and prints the transcripts, intents and replies as a home-automation
+ * client sees them. The three commands show the three routes of an
+ * understood transcript (docs/intents.md): a device command no automation
+ * claims gets the honest unhandled answer, the time is a built-in answer,
+ * and a question no intent matches goes to the LLM. The hub reads the
+ * example intent file config/intents/examples/home.yaml (device names, rooms).
  * Keeps running (Ctrl-C to stop) so you can connect real satellites, unless --once.
  *
  *   node dist/scripts/demo.js [--port 1883] [--once] [--wav file.wav]
@@ -17,7 +22,7 @@ import { IdentityStore } from '../hub/security/identities';
 import { to16kMono } from '../satellite/audio/wav';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const DEMO_COMMANDS = ['turn off the kitchen light', 'what is the weather like today', 'set a timer for ten minutes'];
+const DEMO_COMMANDS = ['turn off the kitchen light', 'what time is it', 'what is the capital of france'];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,7 +93,7 @@ async function main(): Promise<void> {
   };
   const satSecret = provision('demo', 'satellite', 'living-room');
   const observerSecret = provision('demo-observer', 'automation');
-  const hubArgs = ['--broker-port', port, '--hub-state-dir', stateDir];
+  const hubArgs = ['--broker-port', port, '--hub-state-dir', stateDir, '--intents-dir', path.join(ROOT, 'config', 'intents', 'examples')];
   if (ollama) hubArgs.push('--llm-host', ollama);
   if (arg('model')) hubArgs.push('--llm-model', arg('model') as string);
   console.log(`demo: starting the hub (embedded MQTT broker on port ${port}, default engines, ${ollama ? `Ollama at ${ollama}` : 'no Ollama host given: replies will be the apology'})...`);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
   const brokerPort = await ready;
   const url = `mqtt://127.0.0.1:${brokerPort}`;
   const client = mqtt.connect(url, { username: 'demo-observer', password: observerSecret });
-  await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/wake', 'voice/satellite/+/error', 'voice/satellite/+/reply', 'voice/satellite/+/played'], { qos: 1 });
+  await client.subscribeAsync(['voice/satellite/+/transcript/#', 'voice/satellite/+/intent/#', 'voice/satellite/+/wake', 'voice/satellite/+/error', 'voice/satellite/+/reply', 'voice/satellite/+/played'], { qos: 1 });
   let finals = 0;
   let played = 0;
   const finishIfDone = () => {
@@ -136,6 +141,11 @@ async function main(): Promise<void> {
       const t = o.timings as Record<string, number>;
       console.log(`[${sat}] FINAL (${String(o.room)}): "${String(o.text)}"  (reason ${String(o.reason)}, ${t.audioMs} ms of audio, finalised in ${t.finalizeMs} ms)`);
       finals++;
+    } else if (topic.endsWith('/intent')) {
+      const slots = Object.values(o.slots as Record<string, { name: string; value: unknown }>).map((s) => `${s.name}=${JSON.stringify(s.value)}`);
+      console.log(`[${sat}] INTENT ${String(o.intent)} ${slots.join(' ')} (confidence ${String(o.confidence)})`);
+    } else if (topic.endsWith('/intent/none')) {
+      console.log(`[${sat}] no intent: "${String(o.text)}" goes to the LLM`);
     } else if (topic.endsWith('/reply')) {
       const t = o.timings as Record<string, number>;
       const first = t.startToFirstAudioMs === undefined ? '' : `  (first audio ${(t.startToFirstAudioMs / 1000).toFixed(1)} s after the transcript)`;

@@ -38,25 +38,31 @@ function argOf(args: string[], name: string): string | undefined {
 }
 
 /**
- * Cross-room arbitration is off in a test's hub unless the test names an
- * arbitration setting: most tests' satellites stand for different rooms
- * speaking at the same moment (five commands at once in e2e, a burst of
- * eight), which one house-wide group would arbitrate down to one session.
- * test/arbitration*.test.ts turn it on.
+ * Two features are off in a test's hub unless the test names one of their
+ * settings:
+ * - cross-room arbitration: most tests' satellites stand for different rooms
+ *   speaking at the same moment (five commands at once in e2e, a burst of
+ *   eight), which one house-wide group would arbitrate down to one session.
+ *   test/arbitration*.test.ts turn it on.
+ * - intents: the reply tests speak home commands ("turn off the kitchen
+ *   light") and expect the LLM double to answer them, which the intent
+ *   routing would (rightly) not do. test/intents*.test.ts turn it on.
  */
-export function withArbitrationDefault(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
-  const named = args.some((a) => a.startsWith('--arbitration-')) || env.VOICE_HUB_ARBITRATION_ENABLED !== undefined;
-  return named ? args : [...args, '--arbitration-enabled', 'false'];
+export function withTestDefaults(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const out = [...args];
+  if (!args.some((a) => a.startsWith('--arbitration-')) && env.VOICE_HUB_ARBITRATION_ENABLED === undefined) out.push('--arbitration-enabled', 'false');
+  if (!args.some((a) => a.startsWith('--intents-')) && env.VOICE_HUB_INTENTS_ENABLED === undefined) out.push('--intents-enabled', 'false');
+  return out;
 }
 
 /**
  * The state directory for a hub about to start with these args: the one it
  * names, the one an earlier hub on the same fixed port had (a hub restarted
  * in a test keeps its identities), or a fresh one under `tmp`. Returns the
- * args to start it with (and arbitration off unless named: withArbitrationDefault).
+ * args to start it with (and arbitration and intents off unless named: withTestDefaults).
  */
 export function withStateDir(args: string[], tmp: string, env: NodeJS.ProcessEnv = {}): { args: string[]; dir: string } {
-  args = withArbitrationDefault(args, env);
+  args = withTestDefaults(args, env);
   const named = argOf(args, '--hub-state-dir') ?? env.VOICE_HUB_HUB_STATE_DIR;
   if (named) return { args, dir: named };
   const port = Number(argOf(args, '--broker-port') ?? env.VOICE_HUB_BROKER_PORT ?? 1883);

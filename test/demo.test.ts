@@ -1,4 +1,8 @@
-/** The README's demo command works end to end: transcripts, replies from an Ollama (test double), played audio. */
+/**
+ * The README's demo command works end to end: transcripts, intents, replies
+ * by each route (an unclaimed device command's honest answer, the built-in
+ * time, the LLM (a test double) for a question no intent matches), played audio.
+ */
 import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +30,7 @@ before(async () => {
 });
 after(() => double?.stop());
 
-test('npm run demo (--once): three transcripts, three spoken replies', async () => {
+test('npm run demo (--once): three transcripts, their intents, three spoken replies by three routes', async () => {
   const p = spawnTracked(process.execPath, [path.join(DIST, 'scripts', 'demo.js'), '--once', '--port', '0', '--ollama', double.url], { cwd: ROOT });
   let out = '';
   // While it runs: mosquitto_sub without credentials, from the machine's LAN address, is refused (issue 9's bar).
@@ -40,12 +44,17 @@ test('npm run demo (--once): three transcripts, three spoken replies', async () 
   const code = await withTimeout(new Promise<number | null>((resolve) => p.once('exit', resolve)), 180000, 'the demo to exit');
   assert.equal(code, 0, out);
   assert.equal(out.match(/FINAL \(living-room\)/g)?.length, 3, out);
-  assert.equal(out.match(/REPLY \(llm\): "Done\. Anything else I can do\?"/g)?.length, 3, out);
+  assert.match(out, /INTENT HassTurnOff name="light\.kitchen" domain="any" \(confidence 1\)/);
+  assert.match(out, /REPLY \(intent\): "Nothing is set up to do that yet, so nothing was switched off\."/);
+  assert.match(out, /INTENT HassGetCurrentTime +\(confidence 1\)/);
+  assert.match(out, /REPLY \(intent\): "It is \d{1,2}:\d\d [AP]M\."/);
+  assert.match(out, /no intent: "[^"]+" goes to the LLM/);
+  assert.equal(out.match(/REPLY \(llm\): "Done\. Anything else I can do\?"/g)?.length, 1, out);
   assert.equal(out.match(/played \d+\.\d s of reply audio \(done\)/g)?.length, 3, out);
   assert.match(out, /demo: done/);
   assert.ok(probe, 'the demo printed its broker port');
   const r = await probe;
   assert.notEqual(r.code, 0, r.text);
   assert.match(r.text, /not authori[sz]ed/i);
-  assert.equal(double.requests.length, 3);
+  assert.equal(double.requests.length, 1, 'only the question no intent matched went to the LLM');
 });

@@ -1,8 +1,12 @@
 /**
- * The reply pipeline, after a final transcript:
+ * The reply pipeline, after a final transcript and what it meant (bus:
+ * understood, from hub/intents; docs/intents.md, "Routing"):
+ *   0. a built-in intent's answer is spoken at once;
  *   1. give automations `reply.handledWaitMs` to claim it on .../handled
  *      (with text to speak, or without to keep the hub quiet);
- *   2. otherwise stream a chat reply from the LLM, with per-satellite memory,
+ *   2. otherwise an intent gets its unhandled response (the LLM would pretend
+ *      it acted), and a transcript that matched no intent a chat reply:
+ *      stream it from the LLM, with per-satellite memory,
  *      publishing deltas on reply/partial and the whole on reply;
  *   3. split the stream into sentences and speak each as soon as it is
  *      complete, publishing PCM chunks on tts/<sessionId> while the LLM is
@@ -16,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ErrorCode, toVoiceError } from '../../common/errors';
 import { now, parseJson, type ReplyPayload, type TranscriptPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
+import type { Understood } from '../bus';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { ChatMessage, LlmClient } from '../llm/ollama';
 import type { TtsEngine } from '../tts/engine';
@@ -86,7 +91,7 @@ export class ReplyManager implements Feature {
     // A new wake interrupts whatever the satellite was saying (barge-in).
     bus.on(this, 'wake', ({ satellite }) => this.abortSatellite(satellite, 'wake'));
     bus.on(this, 'satelliteOffline', (sat) => this.abortSatellite(sat.id, 'satellite offline'));
-    bus.on(this, 'transcript', (t) => this.onTranscript(t));
+    bus.on(this, 'understood', (u) => this.onUnderstood(u));
     bus.on(this, 'speak', ({ satellites, text, source }) => this.announce(satellites, text, source));
   }
 
@@ -94,13 +99,20 @@ export class ReplyManager implements Feature {
     return this.active.size;
   }
 
-  /** Every final transcript (bus: transcript). */
-  private onTranscript(t: TranscriptPayload): void {
+  /** Every final transcript, with its intent (bus: understood). */
+  private onUnderstood(u: Understood): void {
+    const t = u.transcript;
     // The hub builds this feature only when reply.enabled is on.
     if (t.text.trim() === '') return;
     const transcriptAt = Date.now();
     this.abortSatellite(t.satellite, 'new transcript');
     this.ctx.bus.emit('replyStarted', { satellite: t.satellite, sessionId: t.sessionId });
+    if (u.answer !== undefined) {
+      this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, intent: u.intent?.intent }, 'answered by a built-in intent');
+      if (u.answer) void this.speakText(t.satellite, t.room, t.sessionId, u.answer, 'intent');
+      else this.ctx.bus.emit('replyFinished', { satellite: t.satellite, sessionId: t.sessionId, aborted: false, spoke: false });
+      return;
+    }
     const ctl = new AbortController();
     const claim = this.claims.wait(t.satellite, t.sessionId, this.ctx.config.reply.handledWaitMs, ctl);
     void claim.then((h) => {
@@ -109,6 +121,12 @@ export class ReplyManager implements Feature {
       if (h) {
         this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, speak: h.text !== undefined }, 'transcript handled by an automation');
         if (h.text) void this.speakText(t.satellite, t.room, t.sessionId, h.text, 'automation');
+        else nothing(false);
+        return;
+      }
+      if (!u.toLlm && u.unhandled !== undefined) {
+        this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, intent: u.intent?.intent }, 'intent not claimed by any automation: unhandled response');
+        if (u.unhandled) void this.speakText(t.satellite, t.room, t.sessionId, u.unhandled, 'intent');
         else nothing(false);
         return;
       }

@@ -1,0 +1,79 @@
+/**
+ * Intents: every final transcript is matched against the sentence templates
+ * (match.ts) and what was understood is published on .../intent, or
+ * .../intent/none when nothing matched. The bus hears `intent`, and
+ * `understood` tells the reply manager where the transcript goes
+ * (docs/intents.md, "Routing"):
+ *   - a built-in intent (builtins.ts): its answer, at once;
+ *   - any other intent: an automation's claim within reply.handledWaitMs,
+ *     else its unhandled response (never the LLM, which would pretend),
+ *     unless the intent says `unclaimed: llm`;
+ *   - no intent: an automation's claim, else the LLM.
+ * With intents.enabled off, every transcript goes the last way.
+ */
+import type { IntentNonePayload, IntentPayload, IntentSlot } from '../../common/intent';
+import { now, type TranscriptPayload } from '../../common/protocol';
+import type { Feature, HubContext, TopicHandlers } from '../feature';
+import { BUILTINS, render } from './builtins';
+import type { IntentSet } from './load';
+import { Matcher } from './match';
+
+export class Intents implements Feature {
+  readonly name = 'intents';
+  readonly subscriptions: string[] = [];
+  readonly handlers: TopicHandlers = {};
+  private readonly matcher?: Matcher;
+  readonly stats = { matched: 0, none: 0 };
+
+  /** `set` is undefined when intents.enabled is off. */
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly set?: IntentSet,
+  ) {
+    if (set) this.matcher = new Matcher(set.graph, set.skipWords);
+  }
+
+  start(): void {
+    this.ctx.bus.on(this, 'transcript', (t) => this.onTranscript(t));
+  }
+
+  stop(): void {
+    this.ctx.bus.removeOwner(this);
+  }
+
+  /** Matches text as the hub would a satellite's transcript (tests, diagnostics). */
+  understand(text: string, satellite = '', room = 'default', sessionId = ''): IntentPayload | undefined {
+    const started = performance.now();
+    const m = this.matcher?.match(text, this.ctx.config.intents.minConfidence);
+    if (!m) return undefined;
+    const slots: Record<string, IntentSlot> = {};
+    for (const s of m.slots) slots[s.name] = { name: s.name, value: s.value, text: s.text, ...(s.text === '' ? { source: 'sentence' as const } : {}) };
+    // "turn off the lights" said in the bedroom means the bedroom; a device named is where it is.
+    if (m.sentence.areaFromRoom && !slots.area && !slots.name) slots.area = { name: 'area', value: room, text: '', source: 'room' };
+    return { sessionId, satellite, room, intent: m.intent, slots, confidence: m.confidence, exact: m.exact, text, source: 'speech', time: now(), timings: { matchMs: Math.round((performance.now() - started) * 100) / 100 } };
+  }
+
+  private onTranscript(t: TranscriptPayload): void {
+    const bus = this.ctx.bus;
+    if (!this.set || t.text.trim() === '') return bus.emit('understood', { transcript: t, toLlm: true });
+    const intent = this.understand(t.text, t.satellite, t.room, t.sessionId);
+    if (!intent) {
+      this.stats.none++;
+      const none: IntentNonePayload = { sessionId: t.sessionId, satellite: t.satellite, room: t.room, text: t.text, source: 'speech', time: now() };
+      this.ctx.mqtt.publish(this.ctx.topics.intentNone(t.satellite), JSON.stringify(none), { qos: 1 });
+      this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, text: t.text }, 'no intent');
+      return bus.emit('understood', { transcript: t, toLlm: true });
+    }
+    this.stats.matched++;
+    this.ctx.mqtt.publish(this.ctx.topics.intent(t.satellite), JSON.stringify(intent), { qos: 1 });
+    this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, intent: intent.intent, confidence: intent.confidence, slots: Object.fromEntries(Object.values(intent.slots).map((s) => [s.name, s.value])) }, 'intent');
+    bus.emit('intent', intent);
+    const def = this.set.intents.get(intent.intent);
+    const vars: Record<string, string> = {};
+    for (const s of Object.values(intent.slots)) vars[s.name] = s.text || String(s.value);
+    const builtin = BUILTINS[intent.intent];
+    if (builtin) return bus.emit('understood', { transcript: t, intent, answer: render(def?.responses.default ?? '', { ...vars, ...builtin(intent) }), toLlm: false });
+    const llm = def?.unclaimed === 'llm';
+    bus.emit('understood', { transcript: t, intent, unhandled: llm ? undefined : render(def?.responses.unhandled ?? this.set.unhandled, vars), toLlm: llm });
+  }
+}
