@@ -62,7 +62,7 @@ export function arpa(sentences: string[][], vocab: Set<string>): string {
   const c1 = new Map<string, number>();
   const c2 = new Map<string, Map<string, number>>();
   const c3 = new Map<string, Map<string, number>>();
-  const add = <K>(m: Map<K, Map<string, number>>, k: K, w: string) => {
+  const add = (m: Map<string, Map<string, number>>, k: string, w: string) => {
     let inner = m.get(k);
     if (!inner) m.set(k, (inner = new Map()));
     inner.set(w, (inner.get(w) ?? 0) + 1);
