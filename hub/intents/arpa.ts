@@ -64,7 +64,7 @@ export function arpa(sentences: string[][], vocab: Set<string>): string {
   const c3 = new Map<string, Map<string, number>>();
   const add = (m: Map<string, Map<string, number>>, k: string, w: string) => {
     let inner = m.get(k);
-    if (!inner) m.set(k, (inner = new Map()));
+    if (!inner) m.set(k, (inner = new Map<string, number>()));
     inner.set(w, (inner.get(w) ?? 0) + 1);
   };
   for (const s of sentences) {
