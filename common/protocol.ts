@@ -224,6 +224,8 @@ export interface TranscriptPayload {
   engine: string;
   confidence?: number;
   reason?: FinalReason;
+  /** Final only, when the engine decodes with the command model too (intents.commandModel): `commands` when the text is its words (a command), `open` when the general model's. */
+  decoder?: 'commands' | 'open';
   /** Final only, when the recognizer did not answer in time (VOICE_STT_TIMEOUT): the text is its last partial, not a final decode. */
   incomplete?: true;
   /** Final only: the transcript's words and where they lie, ms from the session's first audio byte (absent when the engine gives no times). */

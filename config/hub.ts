@@ -125,6 +125,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       format: String,
       default: '/etc/voice-hub/intents',
     },
+    commandModel: {
+      doc: 'Decode every session also with a language model made from the templates and lists (written under hub.stateDir/intents, rebuilt when an intent file changes), beside the general model. When its words are a command (an exact template match, once the wake word is dropped), they are the transcript (its `decoder` field says `commands`); otherwise the general model\'s are, so questions and dictation are heard as before. Measured on spoken commands: far fewer misheard words for about a third more decoding work and ~7 MB per session (docs/intents.md, docs/benchmarks.md). pocketsphinx only (with its n-gram search); Vosk sessions use their model alone.',
+      format: Boolean,
+      default: true,
+    },
     minConfidence: {
       doc: 'Lowest confidence of a fuzzy match that still counts as the intent (1 = exact matches only). Confidence is 1 minus the edit cost (a misheard word costs 0.3-1, a missing or extra word 1) over the words said: one misheard word in five scores about 0.85.',
       format: (v: unknown) => {
@@ -210,7 +215,7 @@ export interface HubConfig {
   };
   arbitration: { enabled: boolean; windowMs: number; lateMs: number; tieDb: number };
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
-  intents: { enabled: boolean; dir: string; minConfidence: number };
+  intents: { enabled: boolean; dir: string; commandModel: boolean; minConfidence: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

@@ -28,6 +28,7 @@ import { EventLoopMonitor } from './event-loop';
 import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
 import { Intents } from './intents/feature';
+import { commandModel, unsayable } from './intents/command-model';
 import { BUILTIN_INTENTS, type IntentSet, loadIntents, userIntentFiles } from './intents/load';
 import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
@@ -129,7 +130,7 @@ export class Hub {
       this.brokerUrl = c.mqtt.url;
     }
 
-    this.sttEngine = await startStt(c.stt, this.log.child({ module: 'stt' }));
+    this.sttEngine = await startStt(c.stt, this.log.child({ module: 'stt' }), intentSet && c.intents.commandModel ? this.commandModel(intentSet) : undefined);
     if (c.reply.enabled) await this.startTts();
 
     const embedded = this.broker !== undefined;
@@ -149,8 +150,8 @@ export class Hub {
     this.sttEngine.engine.onReplaced(() => admission.resume());
     this.admission = admission;
     if (c.arbitration.enabled) this.arbitration = new Arbitration(child('arbitration'));
-    this.sessions = new SessionManager(child('sessions'), this.admission, this.arbitration);
     this.intents = new Intents(child('intents'), intentSet);
+    this.sessions = new SessionManager(child('sessions'), this.admission, this.arbitration, this.intents);
     this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions, this.intents];
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
@@ -184,6 +185,16 @@ export class Hub {
     const sentences = [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0);
     this.log.info({ files: set.files, intents: set.intents.size, sentences, lists: set.lists.size, nodes: set.graph.size, ms: Date.now() - started }, 'intents loaded');
     return set;
+  }
+
+  /** The intent templates' language model, for the recognizer to decode beside its general one (intents.commandModel). */
+  private commandModel(set: IntentSet): { lm: string } {
+    const started = Date.now();
+    const m = commandModel(set, this.config.hub.stateDir);
+    this.log.info({ lm: m.lm, words: m.words, reused: m.reused, ms: Date.now() - started }, 'command model ready');
+    const missing = unsayable(set, this.config.stt.pocketsphinx.dict, this.log);
+    if (missing.length) this.log.warn({ words: missing }, 'template words the pocketsphinx dictionary has no pronunciation for: the command model cannot hear them (add them to stt.pocketsphinx.dict, or say them another way)');
+    return { lm: m.lm };
   }
 
   private publishStatus(): void {

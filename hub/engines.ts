@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { type ErrorCode, toVoiceError, VoiceError } from '../common/errors';
 import type { Logger } from '../common/log';
 import type { HubConfig } from '../config/hub';
-import type { SttEngineName } from './stt/engine';
+import type { SttEngineName, SttSettings } from './stt/engine';
 import { SttPool } from './stt/pool';
 import { SttProcess } from './stt/process';
 import { looksLikeVoskModel } from './stt/vosk';
@@ -57,12 +57,12 @@ export async function resolveEngine<T>(kind: string, configured: string, candida
  * Decoding runs in the STT process (hub/stt/process.ts), on its pool of
  * worker threads.
  */
-export function startStt(c: HubConfig['stt'], log: Logger): Promise<Resolved<SttProcess>> {
+export function startStt(c: HubConfig['stt'], log: Logger, commands?: SttSettings['commands']): Promise<Resolved<SttProcess>> {
   const workers = SttPool.defaultSize(c.workers);
   const { warm, basis } = SttPool.defaultWarm(c.warmSessions, workers);
   log.info({ warmSessions: warm, basis }, 'speech-to-text warm capacity');
   const proc = (engine: Exclude<SttEngineName, 'auto'>) => async () => {
-    const p = new SttProcess({ ...c, engine }, workers, warm, log.level, log);
+    const p = new SttProcess({ ...c, engine, commands }, workers, warm, log.level, log);
     try {
       await p.start();
     } catch (err) {

@@ -45,7 +45,7 @@ test('npm run demo (--once): three transcripts, their intents, three spoken repl
   assert.equal(code, 0, out);
   assert.equal(out.match(/FINAL \(living-room\)/g)?.length, 3, out);
   assert.match(out, /INTENT HassTurnOff name="light\.kitchen" domain="any" \(confidence 1\)/);
-  assert.match(out, /REPLY \(intent\): "Nothing is set up to do that yet, so nothing was switched off\."/);
+  assert.match(out, /REPLY \(intent\): "Nothing is set up to switch that off yet\."/);
   assert.match(out, /INTENT HassGetCurrentTime +\(confidence 1\)/);
   assert.match(out, /REPLY \(intent\): "It is \d{1,2}:\d\d [AP]M\."/);
   assert.match(out, /no intent: "[^"]+" goes to the LLM/);

@@ -41,6 +41,11 @@ export class Intents implements Feature {
     this.ctx.bus.removeOwner(this);
   }
 
+  /** An exact match of a template: the command model's words are then the transcript (SessionManager.pick). */
+  isCommand(text: string): boolean {
+    return this.matcher?.match(text, 1) != null;
+  }
+
   /** Matches text as the hub would a satellite's transcript (tests, diagnostics). */
   understand(text: string, satellite = '', room = 'default', sessionId = ''): IntentPayload | undefined {
     const started = performance.now();

@@ -35,6 +35,13 @@ export interface Session {
   endpointSeen: boolean;
   /** The text when the engine last said "endpoint": new words after it mean the person spoke on, and the endpoint no longer counts. */
   endpointText?: string;
+  /** Whose words the latest result was, when the engine decodes with the command model too (SessionManager.pick). */
+  decoder?: 'commands' | 'open';
+}
+
+/** Says whether text is a command: an exact match of an intent template (hub/intents). */
+export interface CommandJudge {
+  isCommand(text: string): boolean;
 }
 
 const RECENT_LIMIT = 256;
@@ -99,6 +106,7 @@ export abstract class SessionBook {
   protected onFinal(s: Session, words: Word[], confidence: number | undefined, decodeMs: number, incomplete = false): void {
     const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', confidence);
     if (incomplete) payload.incomplete = true;
+    if (s.decoder) payload.decoder = s.decoder;
     const text = payload.text;
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     payload.timings.finalizeMs = finalizeMs;

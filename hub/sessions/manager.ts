@@ -20,7 +20,7 @@ import type { WakeArbiter } from '../arbitration/arbiter';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
-import { type Session, SessionBook } from './book';
+import { type CommandJudge, type Session, SessionBook } from './book';
 import { SessionLimits } from './limits';
 import { OrphanBuffer } from './orphans';
 import { SessionTranscripts } from './transcripts';
@@ -39,11 +39,16 @@ export class SessionManager extends SessionBook implements Feature {
   /** Satellite -> the session id of its wake the arbiter has not decided yet. */
   private readonly pending = new Map<string, string>();
 
-  /** `arbiter`: cross-room arbitration (hub/arbitration); without it every wake opens its session at once. */
+  /**
+   * `arbiter`: cross-room arbitration (hub/arbitration); without it every wake opens its session at once.
+   * `commands`: says whether the command model's words are a command (hub/intents); without it, or when
+   * they are not, the general model's words are the transcript.
+   */
   constructor(
     ctx: HubContext,
     stt: Stt,
     private readonly arbiter?: WakeArbiter,
+    private readonly commands?: CommandJudge,
   ) {
     super(ctx, stt);
     const s = ctx.topics.sub;
@@ -162,8 +167,8 @@ export class SessionManager extends SessionBook implements Feature {
     };
     try {
       s.stt = this.stt.open(s.id, {
-        partial: (words, endpoint, audioMs) => this.onPartial(s, words, endpoint, audioMs),
-        final: (words, confidence, decodeMs) => this.onFinal(s, words, confidence, decodeMs),
+        partial: (words, endpoint, audioMs, commands) => this.onPartial(s, this.pick(s, words, commands), endpoint, audioMs),
+        final: (words, confidence, decodeMs, commands) => this.onFinal(s, this.pick(s, words, commands), confidence, decodeMs),
         error: (err) => this.onSttError(s, err),
       });
     } catch (err) {
@@ -182,6 +187,17 @@ export class SessionManager extends SessionBook implements Feature {
     this.ctx.bus.emit('sessionOpened', { satellite, sessionId: s.id, room: s.room });
     this.orphans.adopt(s.id);
     return true;
+  }
+
+  /**
+   * The command model's words when, without the wake word's, they are a command (an exact template
+   * match); else the general model's. The session remembers which (its transcript's `decoder`).
+   */
+  private pick(s: Session, words: Word[], commands: Word[] | undefined): Word[] {
+    if (!commands) return words;
+    const use = this.commands?.isCommand(s.out.afterWake(commands)) === true;
+    s.decoder = use ? 'commands' : 'open';
+    return use ? commands : words;
   }
 
   /** Sessions whose messages are held (awaiting their wake, or arbitration): for tests. */

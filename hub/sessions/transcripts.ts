@@ -66,6 +66,11 @@ export class SessionTranscripts {
     return held ? this.heard(held) : undefined;
   }
 
+  /** The words' text without the wake word's words (as far as audio/start has said where it fired). */
+  afterWake(words: Word[]): string {
+    return textOf(afterWake(words, this.wakeMs, this.settings.wakeMarginMs, this.phrase).kept);
+  }
+
   /** Publishes the text as a partial, at most one per partialIntervalMs; repeats and empty text are not published. */
   offer(text: string): void {
     if (text === this.last || text === '') return;

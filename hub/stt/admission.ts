@@ -193,15 +193,15 @@ export class Admission implements Stt {
   private admit(sid: string, events: SessionEvents): SttHandle {
     const progress = { sentMs: 0, decodedMs: 0 };
     const real = this.inner.open(sid, {
-      partial: (words, endpoint, audioMs) => {
+      partial: (words, endpoint, audioMs, commands) => {
         progress.decodedMs = Math.max(progress.decodedMs, audioMs);
-        events.partial(words, endpoint, audioMs);
+        events.partial(words, endpoint, audioMs, commands);
       },
-      final: (words: Word[], confidence, decodeMs) => {
+      final: (words: Word[], confidence, decodeMs, commands) => {
         // Measured first: the slot it frees goes by the limit the new figure gives.
         this.measure(decodeMs, audioBytes / 32);
         done();
-        events.final(words, confidence, decodeMs);
+        events.final(words, confidence, decodeMs, commands);
       },
       error: (err) => {
         done();

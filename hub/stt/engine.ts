@@ -21,6 +21,8 @@ export interface AcceptResult {
   endpoint: boolean;
   /** The partial's words with their timings, in order; `words.map(w => w.word).join(' ')` is `partial`. */
   words: Word[];
+  /** The same audio decoded with the command model (settings.commands), where the engine has one. */
+  commands?: Word[];
 }
 
 export interface FinalResult {
@@ -29,6 +31,8 @@ export interface FinalResult {
   confidence?: number;
   /** The final's words with their timings, in order; they join to `text`. */
   words: Word[];
+  /** The same audio decoded with the command model (settings.commands), where the engine has one. */
+  commands?: Word[];
 }
 
 export interface Recognizer {
@@ -83,6 +87,11 @@ export interface SttSettings {
   engine: SttEngineName;
   vosk: { model: string; library: string };
   pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
+  /**
+   * The command model: a language model of the intent templates (hub/intents/arpa.ts, ARPA text), decoded
+   * beside the general one (pocketsphinx); the hub takes its words when they are a command (docs/intents.md).
+   */
+  commands?: { lm: string };
   /** How many STT processes died before the one this runs in (set by hub/stt/host.ts; 0 or absent in the first). */
   generation?: number;
 }

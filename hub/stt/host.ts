@@ -33,10 +33,10 @@ serveEngine<SttProcessInit, SttProcessReady, ToSttProcess>({
               handles.set(
                 m.sid,
                 pool.open(m.sid, {
-                  partial: (words, endpoint, audioMs) => post({ type: 'partial', sid: m.sid, words, endpoint, audioMs }),
-                  final: (words, confidence, decodeMs) => {
+                  partial: (words, endpoint, audioMs, commands) => post({ type: 'partial', sid: m.sid, words, endpoint, audioMs, commands }),
+                  final: (words, confidence, decodeMs, commands) => {
                     handles.delete(m.sid);
-                    post({ type: 'final', sid: m.sid, words, confidence, decodeMs });
+                    post({ type: 'final', sid: m.sid, words, confidence, decodeMs, commands });
                   },
                   error: (err: VoiceError) => {
                     handles.delete(m.sid);

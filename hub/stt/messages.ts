@@ -17,8 +17,8 @@ export type FromWorker =
   /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model). */
   | { type: 'ready'; engine: string; shared?: SharedModel }
   | { type: 'load-error'; code: string; message: string }
-  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
-  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
+  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number; commands?: Word[] }
+  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number; commands?: Word[] }
   | { type: 'error'; sid: string; code: string; message: string }
   /** `decoders`: what the engine holds, live and idle (SttEngine.decoders; absent for engines that keep none). */
   | { type: 'stats'; id: number; recognizers: number; decoders?: number };
@@ -53,8 +53,8 @@ export type ToSttProcess =
 
 /** STT process -> hub: what the pool said about a session, or the recognizers each worker holds. */
 export type FromSttProcess =
-  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number }
-  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number }
+  | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number; commands?: Word[] }
+  | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number; commands?: Word[] }
   | { type: 'error'; sid: string; code: string; message: string }
   /** Per worker thread, in pool order: the recognizers it holds and its threadId. */
   | { type: 'stats'; id: number; recognizers: number[]; threads: number[] };

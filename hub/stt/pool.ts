@@ -27,8 +27,9 @@ const WARM_SESSION_MB = 64;
 
 export interface SessionEvents {
   /** The partial hypothesis so far, as timed words. */
-  partial(words: Word[], endpoint: boolean, audioMs: number): void;
-  final(words: Word[], confidence: number | undefined, decodeMs: number): void;
+  partial(words: Word[], endpoint: boolean, audioMs: number, commands?: Word[]): void;
+  /** `commands`: the command model's words, where the engine decodes with one (SttSettings.commands). */
+  final(words: Word[], confidence: number | undefined, decodeMs: number, commands?: Word[]): void;
   error(err: VoiceError): void;
 }
 
@@ -169,10 +170,10 @@ export class SttPool implements Stt {
   private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' } | { type: 'stats' }>): void {
     const ev = slot.sessions.get(m.sid);
     if (!ev) return;
-    if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs);
+    if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs, m.commands);
     else if (m.type === 'final') {
       slot.sessions.delete(m.sid);
-      ev.final(m.words, m.confidence, m.decodeMs);
+      ev.final(m.words, m.confidence, m.decodeMs, m.commands);
     } else {
       slot.sessions.delete(m.sid);
       ev.error(new VoiceError(asCode(m.code), m.message));

@@ -86,10 +86,10 @@ export class SttProcess implements Stt {
     }
     const ev = this.sessions.get(m.sid);
     if (!ev) return;
-    if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs);
+    if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs, m.commands);
     else if (m.type === 'final') {
       this.sessions.delete(m.sid);
-      ev.final(m.words, m.confidence, m.decodeMs);
+      ev.final(m.words, m.confidence, m.decodeMs, m.commands);
     } else {
       this.sessions.delete(m.sid);
       ev.error(new VoiceError(asCode(m.code), m.message));

@@ -17,6 +17,6 @@ export function createEngine(settings: SttSettings, shared?: SharedModel): SttEn
     case 'crash-test':
       return new CrashTestEngine(settings.pocketsphinx, (settings.generation ?? 0) === 0);
     default:
-      return new PocketsphinxEngine(settings.pocketsphinx);
+      return new PocketsphinxEngine(settings.pocketsphinx, settings.commands);
   }
 }

@@ -67,7 +67,7 @@ export class SessionDecoder {
 
   final(): FinalResult {
     const f = this.rec.final();
-    return { ...f, words: this.timed(f.words) };
+    return { ...f, words: this.timed(f.words), commands: f.commands && this.timed(f.commands) };
   }
 
   free(): void {
@@ -112,7 +112,7 @@ export class SessionDecoder {
   }
 
   private shift(r: AcceptResult): AcceptResult {
-    return { ...r, words: this.timed(r.words) };
+    return { ...r, words: this.timed(r.words), commands: r.commands && this.timed(r.commands) };
   }
 
   private timed(words: Word[]): Word[] {

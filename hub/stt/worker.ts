@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toVoiceError } from '../../common/errors';
-import type { SharedModel, SttSettings } from './engine';
+import { type SharedModel, type SttSettings, textOf } from './engine';
 import type { FromWorker, ToWorker } from './messages';
 import { createEngine } from './select';
 import { SessionDecoder } from './session-decoder';
@@ -71,10 +71,12 @@ port.on('message', (m: ToWorker) => {
         s.samples += pcm.length;
         s.decodeMs += performance.now() - t0;
         // Also every PROGRESS_MS of decoded audio: a hub waiting for a final sees the decoder is still working through its backlog.
-        if (r.partial !== s.lastPartial || r.endpoint || s.samples - s.postedSamples >= PROGRESS_MS * 16) {
-          s.lastPartial = r.partial;
+        // The command model's words count too: the hub may take them over the general model's.
+        const heard = r.commands ? `${r.partial}|${textOf(r.commands)}` : r.partial;
+        if (heard !== s.lastPartial || r.endpoint || s.samples - s.postedSamples >= PROGRESS_MS * 16) {
+          s.lastPartial = heard;
           s.postedSamples = s.samples;
-          post({ type: 'partial', sid: m.sid, words: r.words, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16) });
+          post({ type: 'partial', sid: m.sid, words: r.words, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16), commands: r.commands });
         }
       } catch (err) {
         fail(m.sid, err);
@@ -93,7 +95,7 @@ port.on('message', (m: ToWorker) => {
         s.decodeMs += performance.now() - t0;
         live.delete(m.sid);
         s.rec.free();
-        post({ type: 'final', sid: m.sid, words: f.words, confidence: f.confidence, decodeMs: Math.round(s.decodeMs) });
+        post({ type: 'final', sid: m.sid, words: f.words, confidence: f.confidence, decodeMs: Math.round(s.decodeMs), commands: f.commands });
       } catch (err) {
         fail(m.sid, err);
       }
