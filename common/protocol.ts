@@ -212,8 +212,8 @@ export interface AudioStopPayload {
   time: string;
 }
 
-/** Why the hub finalised: the satellite's stop, the engine's endpoint, session.maxLengthMs, no audio for session.timeoutMs, the satellite went offline (last will), or an error. */
-export type FinalReason = 'stop' | 'endpoint' | 'max-length' | 'timeout' | 'offline' | 'error';
+/** Why the hub finalised: the satellite's stop, the engine's endpoint, a complete command (intents.endOfCommandMs), session.maxLengthMs, no audio for session.timeoutMs, the satellite went offline (last will), or an error. */
+export type FinalReason = 'stop' | 'endpoint' | 'complete' | 'max-length' | 'timeout' | 'offline' | 'error';
 
 export interface TranscriptPayload {
   sessionId: string;
@@ -226,6 +226,8 @@ export interface TranscriptPayload {
   reason?: FinalReason;
   /** Final only, when the engine decodes with the command model too (intents.commandModel): `commands` when the text is its words (a command), `open` when the general model's. */
   decoder?: 'commands' | 'open';
+  /** Final only, when `decoder` is `commands`: what the general model heard (wake word dropped), for comparison. */
+  openText?: string;
   /** Final only, when the recognizer did not answer in time (VOICE_STT_TIMEOUT): the text is its last partial, not a final decode. */
   incomplete?: true;
   /** Final only: the transcript's words and where they lie, ms from the session's first audio byte (absent when the engine gives no times). */

@@ -130,6 +130,11 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       format: Boolean,
       default: true,
     },
+    endOfCommandMs: {
+      doc: 'Semantic end of speech: once a partial transcript is a whole command that no template can go on from ("what time is it"; not "turn off the lights", which "in the bedroom" may follow), the session ends after this much audio past its last word (transcript reason `complete`, the satellite is told to end), instead of waiting for the satellite\'s silence (vad.silenceMs) or the engine\'s endpoint. New words cancel it. 0: off.',
+      format: nonNegativeInt('nonNegativeInt'),
+      default: 200,
+    },
     minConfidence: {
       doc: 'Lowest confidence of a fuzzy match that still counts as the intent (1 = exact matches only). Confidence is 1 minus the edit cost (a misheard word costs 0.3-1, a missing or extra word 1) over the words said: one misheard word in five scores about 0.85.',
       format: (v: unknown) => {
@@ -215,7 +220,7 @@ export interface HubConfig {
   };
   arbitration: { enabled: boolean; windowMs: number; lateMs: number; tieDb: number };
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
-  intents: { enabled: boolean; dir: string; commandModel: boolean; minConfidence: number };
+  intents: { enabled: boolean; dir: string; commandModel: boolean; endOfCommandMs: number; minConfidence: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

@@ -61,6 +61,12 @@ export interface SessionRecord {
   partials: { at: number; text: string }[];
   final?: Record<string, unknown>;
   finalAt?: number;
+  /** The session's intent or intent/none message (intents on), and when it came. */
+  intent?: Record<string, unknown>;
+  intentNone?: Record<string, unknown>;
+  intentAt?: number;
+  /** Codes and messages on the satellite's error topic for this session. */
+  errors: string[];
   /** Set by the mapping: the utterance, and where the stream started/ended in its samples (end from the stop's audioMs). */
   utteranceId?: string;
   startSample?: number;
@@ -86,6 +92,8 @@ export interface UtteranceResult {
   endedEarly: boolean;
   /** First session: end of speech -> final transcript at the subscriber, ms. */
   latencyMs?: number;
+  /** First session: end of the command's audio (the arrival of the frame that carried it) -> intent or intent/none at the subscriber, ms. */
+  intentLatencyMs?: number;
 }
 
 export interface PipelineOptions {
@@ -116,12 +124,12 @@ function recordSessions(client: MqttClient): Map<string, SessionRecord> {
   const sessions = new Map<string, SessionRecord>();
   const get = (satellite: string, sessionId: string) => {
     let s = sessions.get(sessionId);
-    if (!s) sessions.set(sessionId, (s = { satellite, sessionId, frames: [], partials: [] }));
+    if (!s) sessions.set(sessionId, (s = { satellite, sessionId, frames: [], partials: [], errors: [] }));
     return s;
   };
   client.on('message', (topic, payload) => {
     const at = Date.now();
-    const m = /^voice\/satellite\/([^/]+)\/(wake|transcript|transcript\/partial|audio\/([^/]+)(?:\/(start|stop))?)$/.exec(topic);
+    const m = /^voice\/satellite\/([^/]+)\/(wake|transcript|transcript\/partial|intent|intent\/none|error|audio\/([^/]+)(?:\/(start|stop))?)$/.exec(topic);
     if (!m) return;
     const [, sat, kind, audioSid, audioKind] = m;
     if (audioSid !== undefined) {
@@ -142,6 +150,12 @@ function recordSessions(client: MqttClient): Map<string, SessionRecord> {
     } else if (kind === 'transcript') {
       s.final = o;
       s.finalAt = at;
+    } else if (kind === 'error') {
+      s.errors.push(`${str(o.code)}: ${str(o.message)}`);
+    } else if (kind === 'intent' || kind === 'intent/none') {
+      if (kind === 'intent') s.intent = o;
+      else s.intentNone = o;
+      s.intentAt = at;
     } else s.partials.push({ at, text: str(o.text) });
   });
   return sessions;
@@ -205,6 +219,14 @@ function resultFor(u: Utterance, sessions: SessionRecord[]): UtteranceResult {
   const speechEndMs = num(first.stop?.speechEndMs);
   if (first.finalAt !== undefined && first.stopAt !== undefined && audioMs !== undefined && speechEndMs !== undefined) {
     r.latencyMs = first.finalAt - (first.stopAt - (audioMs - speechEndMs));
+  }
+  // The frame that carried the command's last sample reached the subscriber when that sample had been spoken
+  // (satellites stream at real-time pace), whoever ended the session.
+  if (first.intentAt !== undefined && u.commandEnd > first.startSample) {
+    const endByte = (u.commandEnd - first.startSample) * 2;
+    let bytes = 0;
+    const frame = first.frames.find((f) => (bytes += f.pcm.length) >= endByte);
+    if (frame) r.intentLatencyMs = first.intentAt - frame.at;
   }
   return r;
 }

@@ -41,9 +41,19 @@ export class Intents implements Feature {
     this.ctx.bus.removeOwner(this);
   }
 
-  /** An exact match of a template: the command model's words are then the transcript (SessionManager.pick). */
+  /**
+   * An exact match of a template: the command model's words are then the transcript (SessionManager.pick).
+   * Not through a wildcard: the command model knows no free text ("add bread to my shopping list" comes
+   * out as "add add to..."), so the general model's hearing of it stands.
+   */
   isCommand(text: string): boolean {
-    return this.matcher?.match(text, 1) != null;
+    const m = this.matcher?.match(text, 1);
+    return m != null && !m.slots.some((s) => s.wild);
+  }
+
+  /** An exact match no template could go on from: semantic end of speech (SessionManager.checkComplete). */
+  isComplete(text: string): boolean {
+    return this.matcher?.complete(text) === true;
   }
 
   /** Matches text as the hub would a satellite's transcript (tests, diagnostics). */

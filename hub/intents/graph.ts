@@ -15,7 +15,8 @@ const MAX_PERMUTED = 5;
 export type SlotValue = string | number | boolean;
 
 export type ListDef =
-  | { kind: 'values'; values: { in: Node; out: SlotValue }[] }
+  /** `out` absent: the value is the words said. */
+  | { kind: 'values'; values: { in: Node; out?: SlotValue }[] }
   | { kind: 'range'; from: number; to: number; step: number; multiplier: number }
   | { kind: 'wildcard' };
 
@@ -137,7 +138,7 @@ export class IntentGraph {
     } else {
       for (const v of def.values) {
         const s = this.node();
-        this.edge(open, { to: s, value: v.out });
+        this.edge(open, v.out === undefined ? { to: s } : { to: s, value: v.out });
         ends.push(this.build(v.in, s, ruleStack));
       }
     }

@@ -30,7 +30,10 @@ export interface IntentSet {
   intents: Map<string, IntentDef>;
   lists: Map<string, ListDef>;
   rules: Map<string, Node>;
+  /** Words said anywhere at almost no cost ("please"). */
   skipWords: Set<string>;
+  /** Phrases of several words dropped from the start of what was said ("can you", "could you please"). */
+  skipPhrases: string[][];
   /** What is said for an intent nobody handled, when the intent has no unhandled response of its own. */
   unhandled: string;
   graph: IntentGraph;
@@ -72,7 +75,7 @@ export function userIntentFiles(dir: string): string[] {
 
 /** Loads, merges, checks and compiles intent files; throws VOICE_INTENTS_INVALID listing every problem. */
 export function loadIntents(files: string[]): IntentSet {
-  const set = { intents: new Map<string, IntentDef>(), lists: new Map<string, ListDef>(), rules: new Map<string, Node>(), skipWords: new Set<string>(), unhandled: '' };
+  const set = { intents: new Map<string, IntentDef>(), lists: new Map<string, ListDef>(), rules: new Map<string, Node>(), skipWords: new Set<string>(), skipPhrases: [] as string[][], unhandled: '' };
   const problems: string[] = [];
   for (const file of files) {
     const r = new Reader(file);
@@ -81,13 +84,17 @@ export function loadIntents(files: string[]): IntentSet {
   }
   // References are checked once every file is in: a user's sentence may use a built-in list, and the other way round.
   const sentences = [...set.intents.values()].flatMap((i) => i.sentences);
-  for (const s of sentences) {
+  const sound = sentences.filter((s) => {
     const refs = references(s.template);
+    const before = problems.length;
     for (const l of refs.lists) if (!set.lists.has(l)) problems.push(`${s.where}: unknown list {${l}}`);
     for (const rule of refs.rules) if (!set.rules.has(rule)) problems.push(`${s.where}: unknown rule <${rule}>`);
-  }
+    return problems.length === before;
+  });
   if (!set.unhandled) problems.push(`${files.join(', ')}: responses.unhandled: no file sets the response for an intent nobody handled`);
-  const graph = new IntentGraph(problems.length ? [] : sentences, set.lists, set.rules);
+  for (const i of set.intents.values()) if (i.sentences.length === 0 && !problems.some((p) => p.includes(`intents.${i.name}`))) problems.push(`${files.join(', ')}: intents.${i.name}: has no sentences`);
+  // Compiled even with problems elsewhere, so a rule that refers to itself is listed with the rest.
+  const graph = new IntentGraph(sound, set.lists, set.rules);
   problems.push(...graph.problems);
   if (problems.length) {
     throw new VoiceError('VOICE_INTENTS_INVALID', `intent files are invalid (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, { problems });
@@ -115,7 +122,12 @@ function readFile(r: Reader, set: Omit<IntentSet, 'graph' | 'files'>): void {
   readLists(r, doc.lists, set.lists);
   if (doc.skip_words !== undefined) {
     if (!Array.isArray(doc.skip_words) || !doc.skip_words.every((w) => typeof w === 'string')) r.problem('skip_words', 'must be a list of words');
-    else for (const w of doc.skip_words) for (const t of words(w)) set.skipWords.add(t);
+    else
+      for (const w of doc.skip_words) {
+        const t = words(w);
+        if (t.length === 1) set.skipWords.add(t[0]);
+        else if (t.length > 1) set.skipPhrases.push(t);
+      }
   }
   if (doc.responses !== undefined) {
     if (!isObj(doc.responses)) r.problem('responses', 'must be a mapping');
@@ -180,12 +192,13 @@ function readList(r: Reader, def: Obj, at: string): ListDef | undefined {
     return { kind: 'range', from: from as number, to: to as number, step: step as number, multiplier };
   }
   if (!Array.isArray(def.values)) return void r.problem(`${at}.values`, 'must be a list (empty: the list matches nothing until a later file gives it values)');
-  const values: { in: Node; out: SlotValue }[] = [];
+  const values: { in: Node; out?: SlotValue }[] = [];
   def.values.forEach((v, i) => {
     const vat = `${at}.values[${i}]`;
     if (typeof v === 'string') {
       const t = r.template(v, vat);
-      if (t) values.push({ in: t, out: words(v).join(' ') });
+      // A plain value is its own words; one with alternatives ("(red | crimson)") is the words said.
+      if (t) values.push({ in: t, out: /[()[\]|;{}<>]/.test(v) ? undefined : words(v).join(' ') });
       return;
     }
     if (!isObj(v)) return r.problem(vat, 'must be a string or a mapping with in and out');

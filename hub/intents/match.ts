@@ -5,12 +5,13 @@
  *   a word said as written       0
  *   a word misheard as another   0.3 + 0.7 x (letter edit distance / longer word's length)
  *   a template word not said     1
- *   a word said that no template has   1 (0 for skip words: "please")
- *   a word a wildcard takes      0.01 (so a list's value beats free text)
+ *   a word said that no template has   1 (0.02 for skip words: "please")
+ *   a word a wildcard takes      0.01 (so a list's value beats free text,
+ *                                and a wildcard keeps a skip word it takes)
  * The cheapest path to an accepting node wins. Confidence is
  * 1 - cost / words said (skip words and the words a wildcard took not
  * counted: they are no evidence for the intent): an exact match is 1, one
- * misheard word in five ("turn off the kitchen like") about 0.88.
+ * misheard word in five ("turn off the kitchen like") about 0.86.
  */
 import { distance } from 'fastest-levenshtein';
 import type { Edge, IntentGraph, SentenceDef, SlotValue } from './graph';
@@ -20,9 +21,13 @@ import { words } from './template';
 const DELETE = 1;
 const INSERT = 1;
 const WILD = 0.01;
+/** A skip word costs a little more than a wildcard's word, so a wildcard keeps one ("add can openers..."). */
+const SKIP = 0.02;
 
 export interface MatchedSlot {
   name: string;
+  /** A wildcard's free text. */
+  wild?: true;
   value: SlotValue;
   /** The words said for it ('' for a sentence's fixed slots). */
   text: string;
@@ -55,22 +60,64 @@ export class Matcher {
   constructor(
     private readonly graph: IntentGraph,
     private readonly skipWords: ReadonlySet<string>,
-  ) {}
+    /** Phrases dropped from the start of what was said ("can you"), longest first. */
+    private readonly skipPhrases: readonly (readonly string[])[] = [],
+  ) {
+    this.skipPhrases = [...skipPhrases].sort((a, b) => b.length - a.length);
+  }
+
+  /** The words to match: numbers as words, leading skip phrases dropped. */
+  private tokens(text: string): string[] {
+    let t = digitsToWords(words(text));
+    for (let again = true; again; ) {
+      again = false;
+      for (const p of this.skipPhrases) {
+        if (p.length < t.length && p.every((w, i) => t[i] === w)) {
+          t = t.slice(p.length);
+          again = true;
+          break;
+        }
+      }
+    }
+    return t;
+  }
 
   /** The best match, or null when nothing reaches `minConfidence`: an exact match first (cheap: every other path is cut at once), else the fuzzy one. */
   match(text: string, minConfidence: number): Match | null {
-    const tokens = digitsToWords(words(text));
+    const tokens = this.tokens(text);
     if (tokens.length === 0) return null;
     return this.search(tokens, 1) ?? (minConfidence < 1 ? this.search(tokens, minConfidence) : null);
   }
 
-  private search(tokens: string[], minConfidence: number): Match | null {
+  /**
+   * Whether the words are a whole command that no template could go on from:
+   * they match a template exactly, and no exact path through them has words
+   * after them ("what time is it": yes; "turn off the lights": no, "in the
+   * bedroom" may follow). Semantic end of speech (SessionManager) ends such a
+   * session sooner.
+   */
+  complete(text: string): boolean {
+    const tokens = this.tokens(text);
+    if (tokens.length === 0) return false;
+    const { cost } = this.run(tokens, 1);
+    const last = cost[tokens.length];
+    let accepted = false;
+    for (let u = 0; u < last.length; u++) {
+      if (last[u] === Infinity) continue;
+      if (this.graph.accept.has(u)) accepted = true;
+      if (this.graph.out[u].some((e) => e.word !== undefined || e.wild)) return false;
+    }
+    return accepted;
+  }
+
+  /** The dynamic programme: cost[pos][node] of the cheapest way to have heard `pos` words and stand at `node`. */
+  private run(tokens: string[], minConfidence: number) {
     const said = tokens.filter((t) => !this.skipWords.has(t)).length;
     const g = this.graph;
     const N = g.size;
     const n = tokens.length;
     // Anything costlier than saying every word wrong can never pass.
-    const bound = Math.max(1, said) * (1 - minConfidence) + WILD * n + 1e-9;
+    const bound = Math.max(1, said) * (1 - minConfidence) + SKIP * n + 1e-9;
     const cost: Float64Array[] = Array.from({ length: n + 1 }, () => new Float64Array(N).fill(Infinity));
     const back: (Step | undefined)[][] = Array.from({ length: n + 1 }, () => new Array<Step | undefined>(N));
     const relax = (pos: number, node: number, c: number, from: number, edge: Edge | null, took: number) => {
@@ -99,7 +146,7 @@ export class Matcher {
         if (v === undefined) sub.set(w, (v = substitute(w, tok)));
         return v;
       };
-      const extra = this.skipWords.has(tok) ? 0 : INSERT;
+      const extra = this.skipWords.has(tok) ? SKIP : INSERT;
       for (let u = 0; u < N; u++) {
         const c = here[u];
         if (c === Infinity) continue;
@@ -110,15 +157,22 @@ export class Matcher {
         }
       }
     }
+    return { cost, back, said };
+  }
+
+  private search(tokens: string[], minConfidence: number): Match | null {
+    const { cost, back, said } = this.run(tokens, minConfidence);
+    const g = this.graph;
+    const n = tokens.length;
     let best = -1;
     for (const acc of g.accept.keys()) if (cost[n][acc] < Infinity && (best < 0 || cost[n][acc] < cost[n][best] - 1e-12)) best = acc;
     if (best < 0) return null;
     const m = this.read(best, cost[n][best], tokens, back, said);
-    return m.confidence >= minConfidence ? m : null;
+    return m && m.confidence >= minConfidence ? m : null;
   }
 
   /** Walks the best path back from the accepting node and reads its slots. */
-  private read(acc: number, total: number, tokens: string[], back: (Step | undefined)[][], said: number): Match {
+  private read(acc: number, total: number, tokens: string[], back: (Step | undefined)[][], said: number): Match | null {
     const steps: Step[] = [];
     let pos = tokens.length;
     let node = acc;
@@ -133,13 +187,19 @@ export class Matcher {
     const sentence = this.graph.accept.get(acc) as SentenceDef;
     let exact = true;
     let wildCost = 0;
+    let skipCost = 0;
     const slots: MatchedSlot[] = [];
-    const open: { name: string; value?: SlotValue; words: string[] }[] = [];
+    const open: { name: string; value?: SlotValue; words: string[]; wild?: true }[] = [];
     for (const s of steps) {
       const e = s.edge;
       const word = s.took >= 0 ? tokens[s.took] : undefined;
-      if (e?.wild) wildCost += WILD;
-      else if (!e && word !== undefined && !this.skipWords.has(word)) exact = false;
+      if (e?.wild) {
+        wildCost += WILD;
+        const inner = open.at(-1);
+        if (inner) inner.wild = true;
+      }
+      else if (!e && word !== undefined && this.skipWords.has(word)) skipCost += SKIP;
+      else if (!e && word !== undefined) exact = false;
       else if (e?.word !== undefined && e.word !== word) exact = false;
       if (word !== undefined && !(e === null && this.skipWords.has(word))) for (const o of open) o.words.push(word);
       if (e?.open) open.push({ name: e.open, words: [] });
@@ -148,14 +208,16 @@ export class Matcher {
         const o = open.pop();
         if (o) {
           const text = o.words.join(' ');
-          slots.push({ name: o.name, value: o.value ?? text, text });
+          // A slot none of whose words was heard is made up: no match.
+          if (text === '') return null;
+          slots.push({ name: o.name, value: o.value ?? text, text, ...(o.wild ? { wild: true as const } : {}) });
         }
       }
     }
     for (const [name, value] of Object.entries(sentence.slots)) if (!slots.some((s) => s.name === name)) slots.push({ name, value, text: '' });
     // Words a wildcard took are no evidence for the intent: only the others count.
     const evidence = said - Math.round(wildCost / WILD);
-    const confidence = exact ? 1 : Math.max(0, Math.min(1, 1 - (total - wildCost) / Math.max(1, evidence)));
+    const confidence = exact ? 1 : Math.max(0, Math.min(1, 1 - (total - wildCost - skipCost) / Math.max(1, evidence)));
     return { intent: sentence.intent, sentence, slots, confidence: Math.round(confidence * 1000) / 1000, exact, words: tokens };
   }
 }

@@ -37,11 +37,19 @@ export interface Session {
   endpointText?: string;
   /** Whose words the latest result was, when the engine decodes with the command model too (SessionManager.pick). */
   decoder?: 'commands' | 'open';
+  /** What the general model heard (wake word dropped), when the command model's words were taken. */
+  openText?: string;
+  /** Semantic end of speech: the complete command's text, and the timer that ends the session after it (SessionManager). */
+  completeText?: string;
+  completeTimer?: NodeJS.Timeout;
 }
 
-/** Says whether text is a command: an exact match of an intent template (hub/intents). */
+/** What the intent templates say of a transcript (hub/intents). */
 export interface CommandJudge {
+  /** An exact match of a template. */
   isCommand(text: string): boolean;
+  /** An exact match that no template could go on from (semantic end of speech). */
+  isComplete(text: string): boolean;
 }
 
 const RECENT_LIMIT = 256;
@@ -75,6 +83,7 @@ export abstract class SessionBook {
     s.reason = reason;
     s.finalRequestedAt = Date.now();
     clearTimeout(s.idleTimer);
+    clearTimeout(s.completeTimer);
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
     if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
@@ -107,6 +116,7 @@ export abstract class SessionBook {
     const { payload, dropped } = s.out.final(words, s.reason ?? 'stop', confidence);
     if (incomplete) payload.incomplete = true;
     if (s.decoder) payload.decoder = s.decoder;
+    if (s.decoder === 'commands' && s.openText !== undefined) payload.openText = s.openText;
     const text = payload.text;
     const finalizeMs = s.finalRequestedAt === undefined ? undefined : Date.now() - s.finalRequestedAt;
     payload.timings.finalizeMs = finalizeMs;
@@ -150,6 +160,7 @@ export abstract class SessionBook {
     if (!this.sessions.has(s.id)) return;
     s.out.clear();
     clearTimeout(s.idleTimer);
+    clearTimeout(s.completeTimer);
     this.sessions.delete(s.id);
     if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
     this.remember(s.id);

@@ -197,7 +197,32 @@ export class SessionManager extends SessionBook implements Feature {
     if (!commands) return words;
     const use = this.commands?.isCommand(s.out.afterWake(commands)) === true;
     s.decoder = use ? 'commands' : 'open';
+    s.openText = use ? s.out.afterWake(words) : undefined;
     return use ? commands : words;
+  }
+
+  /**
+   * Semantic end of speech: a partial that is a whole command no template can go on from ("what time is
+   * it", not "turn off the lights") ends the session once intents.endOfCommandMs of audio has followed its
+   * last word, sooner than the satellite's silence or the engine's endpoint (reason `complete`). Any new
+   * text cancels it.
+   */
+  private checkComplete(s: Session, text: string, words: Word[], audioMs: number): void {
+    if (text === s.completeText) return;
+    clearTimeout(s.completeTimer);
+    s.completeTimer = undefined;
+    s.completeText = undefined;
+    const ms = this.ctx.config.intents.endOfCommandMs;
+    if (!this.commands || ms <= 0 || s.state !== 'live' || text === '' || !this.commands.isComplete(text)) return;
+    const lastEnd = words.at(-1)?.endMs;
+    const heardSince = lastEnd === undefined ? 0 : Math.max(0, audioMs - lastEnd);
+    s.completeText = text;
+    s.completeTimer = setTimeout(() => {
+      if (this.sessions.get(s.id) !== s || s.state !== 'live') return;
+      this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text }, 'a complete command: ending the session');
+      this.finalize(s, 'complete');
+    }, Math.max(0, ms - heardSince));
+    s.completeTimer.unref();
   }
 
   /** Sessions whose messages are held (awaiting their wake, or arbitration): for tests. */
@@ -291,6 +316,7 @@ export class SessionManager extends SessionBook implements Feature {
       s.endpointText = text;
       this.touch(s);
     }
+    this.checkComplete(s, text, words, audioMs);
     s.out.offer(text);
   }
 
