@@ -116,7 +116,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   intents: {
     enabled: {
-      doc: 'Match every final transcript against the sentence templates (the built-in config/intents/en.yaml, then the files in intents.dir) and publish what was understood on .../intent, or .../intent/none. Routing (docs/intents.md): a built-in intent (time, date, nevermind) is answered by the hub; any other waits reply.handledWaitMs for an automation to claim it and otherwise gets its honest unhandled response; only a transcript that matched nothing goes to the LLM. false: no intent topics, and every unclaimed transcript goes to the LLM.',
+      doc: 'Match every final transcript against the sentence templates (the built-in config/intents/en.yaml, then the files in intents.dir) and publish what was understood on .../intent, or .../intent/none. Routing (docs/intents.md): a built-in intent (time, date, nevermind) is answered by the hub; any other waits reply.handledWaitMs for an automation to claim it and otherwise gets its honest unhandled response (or the LLM, for an intent whose file says unclaimed: llm); a transcript that matched nothing goes to the LLM. false: no intent topics, and every unclaimed transcript goes to the LLM.',
       format: Boolean,
       default: true,
     },
@@ -145,7 +145,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
-    handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it on .../handled before the LLM is asked. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
+    handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it (or its intent) on .../handled before the hub answers it itself: an intent's unhandled response, or the LLM for a transcript that matched no intent (docs/intents.md, Routing). Built-in intents (time, date, nevermind) do not wait. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
     apology: { doc: 'Spoken when the LLM is unreachable, fails or times out.', format: String, default: "Sorry, I can't answer that right now." },
     followUp: { doc: 'After a reply that ends with a question, ask the satellite to listen again without the wake word.', format: Boolean, default: true },
     partialIntervalMs: { doc: 'Least time between two reply/partial messages (deltas are batched).', format: positiveInt('positiveInt'), default: 100 },

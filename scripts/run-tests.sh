@@ -5,7 +5,8 @@
 #     satellites and their decoding at once, with latency and STT time limits;
 #     demo: a fixed WAV whose next wake word barges in on a reply that a
 #     starved hub delivered late; accuracy: four satellites streaming 160
-#     utterances at real-time pace into one hub; event-loop: it measures how late
+#     utterances at real-time pace into one hub; intents-spoken: the same with
+#     88 spoken commands, each decoded by two models; event-loop: it measures how late
 #     its own event loop runs, which a starved neighbour would make late too;
 #     burst: eight satellite processes speaking at once, with a latency bound;
 #     tts-forwarding: it bounds the broker's forwarding latency while Piper
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 node_args=(--expose-gc --test --test-timeout=300000 --test-reporter=tap)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts test/arbitration.test.ts test/arbitration-trials.test.ts)
+ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/intents-spoken.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts test/arbitration.test.ts test/arbitration-trials.test.ts)
 device=()
 other=()
 for src in test/*.test.ts; do

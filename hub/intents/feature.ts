@@ -30,7 +30,7 @@ export class Intents implements Feature {
     private readonly ctx: HubContext,
     private readonly set?: IntentSet,
   ) {
-    if (set) this.matcher = new Matcher(set.graph, set.skipWords);
+    if (set) this.matcher = new Matcher(set.graph, set.skipWords, set.skipPhrases);
   }
 
   start(): void {
@@ -42,7 +42,7 @@ export class Intents implements Feature {
   }
 
   /**
-   * An exact match of a template: the command model's words are then the transcript (SessionManager.pick).
+   * An exact match of a template: the command model's words are then the transcript (hub/sessions/commands.ts).
    * Not through a wildcard: the command model knows no free text ("add bread to my shopping list" comes
    * out as "add add to..."), so the general model's hearing of it stands.
    */
@@ -51,7 +51,7 @@ export class Intents implements Feature {
     return m != null && !m.slots.some((s) => s.wild);
   }
 
-  /** An exact match no template could go on from: semantic end of speech (SessionManager.checkComplete). */
+  /** An exact match no template could go on from: semantic end of speech (hub/sessions/commands.ts). */
   isComplete(text: string): boolean {
     return this.matcher?.complete(text) === true;
   }

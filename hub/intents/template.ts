@@ -10,6 +10,7 @@
  * The parser comes from a peggy grammar, generated once when this module loads.
  */
 import peggy from 'peggy';
+import { digitsToWords } from './numbers';
 
 export type Node =
   | { type: 'seq'; items: Node[] }
@@ -89,7 +90,8 @@ function clean(n: Raw): Node {
     case 'perm':
       return { type: 'perm', items: n.items.map(clean) };
     case 'word': {
-      const ws = words(n.text);
+      // Digits are words, as in a transcript ("play radio 4" is "play radio four").
+      const ws = digitsToWords(words(n.text));
       if (ws.length === 1) return { type: 'word', text: ws[0] };
       return { type: 'seq', items: ws.map((w) => ({ type: 'word', text: w })) };
     }
@@ -116,7 +118,9 @@ function strings(n: Node): string[] {
 const SYMBOL = /^[%,.?!:"“”]+$/;
 
 function glue(parts: Node[]): Node {
-  if (parts.some((p) => p.type === 'list' || p.type === 'rule' || p.type === 'perm') && parts.every((p) => p.type !== 'word' || SYMBOL.test(p.text) || p.text === 'percent')) {
+  const ref = (p: Node) => p.type === 'list' || p.type === 'rule' || p.type === 'perm';
+  const symbol = (p: Node) => (p.type === 'word' && (SYMBOL.test(p.text) || p.text === 'percent')) || (p.type === 'seq' && p.items.length === 0);
+  if (parts.some(ref) && parts.every((p) => ref(p) || symbol(p))) {
     return { type: 'seq', items: parts };
   }
   let acc = [''];

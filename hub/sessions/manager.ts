@@ -21,6 +21,7 @@ import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { Word } from '../stt/engine';
 import type { Stt, SttHandle } from '../stt/pool';
 import { type CommandJudge, type Session, SessionBook } from './book';
+import { SessionCommands } from './commands';
 import { SessionLimits } from './limits';
 import { OrphanBuffer } from './orphans';
 import { SessionTranscripts } from './transcripts';
@@ -39,18 +40,22 @@ export class SessionManager extends SessionBook implements Feature {
   /** Satellite -> the session id of its wake the arbiter has not decided yet. */
   private readonly pending = new Map<string, string>();
 
+  /** The command model's words, and semantic end of speech (commands.ts). */
+  private readonly understanding: SessionCommands;
+
   /**
    * `arbiter`: cross-room arbitration (hub/arbitration); without it every wake opens its session at once.
-   * `commands`: says whether the command model's words are a command (hub/intents); without it, or when
-   * they are not, the general model's words are the transcript.
+   * `commands`: what the intent templates say of a session's words (hub/intents); without it the general
+   * model's words are the transcript and sessions end as the satellite or the engine says.
    */
   constructor(
     ctx: HubContext,
     stt: Stt,
     private readonly arbiter?: WakeArbiter,
-    private readonly commands?: CommandJudge,
+    commands?: CommandJudge,
   ) {
     super(ctx, stt);
+    this.understanding = new SessionCommands(ctx, commands, (s) => this.sessions.get(s.id) === s, (s) => this.finalize(s, 'complete'));
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];
     this.limits = new SessionLimits({ settings: ctx.config.session, report: (sat, code, message, sid) => this.error(sat, code, message, sid) });
@@ -167,8 +172,8 @@ export class SessionManager extends SessionBook implements Feature {
     };
     try {
       s.stt = this.stt.open(s.id, {
-        partial: (words, endpoint, audioMs, commands) => this.onPartial(s, this.pick(s, words, commands), endpoint, audioMs),
-        final: (words, confidence, decodeMs, commands) => this.onFinal(s, this.pick(s, words, commands), confidence, decodeMs),
+        partial: (words, endpoint, audioMs, commands) => this.onPartial(s, this.understanding.pick(s, words, commands), endpoint, audioMs),
+        final: (words, confidence, decodeMs, commands) => this.onFinal(s, this.understanding.pick(s, words, commands), confidence, decodeMs),
         error: (err) => this.onSttError(s, err),
       });
     } catch (err) {
@@ -187,42 +192,6 @@ export class SessionManager extends SessionBook implements Feature {
     this.ctx.bus.emit('sessionOpened', { satellite, sessionId: s.id, room: s.room });
     this.orphans.adopt(s.id);
     return true;
-  }
-
-  /**
-   * The command model's words when, without the wake word's, they are a command (an exact template
-   * match); else the general model's. The session remembers which (its transcript's `decoder`).
-   */
-  private pick(s: Session, words: Word[], commands: Word[] | undefined): Word[] {
-    if (!commands) return words;
-    const use = this.commands?.isCommand(s.out.afterWake(commands)) === true;
-    s.decoder = use ? 'commands' : 'open';
-    s.openText = use ? s.out.afterWake(words) : undefined;
-    return use ? commands : words;
-  }
-
-  /**
-   * Semantic end of speech: a partial that is a whole command no template can go on from ("what time is
-   * it", not "turn off the lights") ends the session once intents.endOfCommandMs of audio has followed its
-   * last word, sooner than the satellite's silence or the engine's endpoint (reason `complete`). Any new
-   * text cancels it.
-   */
-  private checkComplete(s: Session, text: string, words: Word[], audioMs: number): void {
-    if (text === s.completeText) return;
-    clearTimeout(s.completeTimer);
-    s.completeTimer = undefined;
-    s.completeText = undefined;
-    const ms = this.ctx.config.intents.endOfCommandMs;
-    if (!this.commands || ms <= 0 || s.state !== 'live' || text === '' || !this.commands.isComplete(text)) return;
-    const lastEnd = words.at(-1)?.endMs;
-    const heardSince = lastEnd === undefined ? 0 : Math.max(0, audioMs - lastEnd);
-    s.completeText = text;
-    s.completeTimer = setTimeout(() => {
-      if (this.sessions.get(s.id) !== s || s.state !== 'live') return;
-      this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text }, 'a complete command: ending the session');
-      this.finalize(s, 'complete');
-    }, Math.max(0, ms - heardSince));
-    s.completeTimer.unref();
   }
 
   /** Sessions whose messages are held (awaiting their wake, or arbitration): for tests. */
@@ -316,7 +285,7 @@ export class SessionManager extends SessionBook implements Feature {
       s.endpointText = text;
       this.touch(s);
     }
-    this.checkComplete(s, text, words, audioMs);
+    this.understanding.heard(s, text, words, audioMs);
     s.out.offer(text);
   }
 
