@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isVoiceError } from '../common/errors';
+import { commandModel } from '../hub/intents/command-model';
 import { BUILTIN_INTENTS, loadIntents, userIntentFiles } from '../hub/intents/load';
 import { Matcher } from '../hub/intents/match';
 import { runNode, TMP } from './helpers';
@@ -165,4 +166,26 @@ test('a rule that refers to itself is listed with the other mistakes, not only o
   const { problems } = problemsOf(dir);
   problem(problems, `${file}: intents.Loop.data[0].sentences[1]: `, /unknown list \{nowhere\}/);
   problem(problems, `${file}: intents.Loop.data[0].sentences[0]: `, /rule <loop> refers to itself/);
+});
+
+test('the command model is made once per set of files: the same files reuse it, a changed file makes a new one and the old goes', () => {
+  const dir = path.join(TMP, 'intents-model');
+  const state = path.join(TMP, 'intents-model-state');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'home.yaml');
+  fs.writeFileSync(file, 'lists:\n  name:\n    values:\n      - kettle\n');
+  const load = () => loadIntents([BUILTIN_INTENTS, ...userIntentFiles(dir)]);
+  const first = commandModel(load(), state);
+  assert.equal(first.reused, false);
+  assert.match(fs.readFileSync(first.lm, 'utf8'), /\bkettle\b/);
+  const again = commandModel(load(), state);
+  assert.equal(again.reused, true);
+  assert.equal(again.lm, first.lm);
+  fs.writeFileSync(file, 'lists:\n  name:\n    values:\n      - toaster\n');
+  const changed = commandModel(load(), state);
+  assert.equal(changed.reused, false);
+  assert.notEqual(changed.lm, first.lm);
+  assert.match(fs.readFileSync(changed.lm, 'utf8'), /\btoaster\b/);
+  assert.ok(!fs.existsSync(first.lm), 'the old model is removed');
+  assert.deepEqual(fs.readdirSync(path.join(state, 'intents')), [path.basename(changed.lm)]);
 });

@@ -576,3 +576,15 @@ test('an optional glued to a list ("{area}[s]") is refused like a word glued to 
   assert.throws(() => parseTemplate('{area}s'), /cannot be glued/);
   assert.throws(() => parseTemplate('clean the {area}[s]'), /cannot be glued/);
 });
+
+test('complete: an exact match no template goes on from; a template that may go on, or no match, is not complete', () => {
+  const m = matcher(loadIntents([BUILTIN_INTENTS, HOME_EXAMPLE]));
+  for (const text of ['what time is it', 'lights on', 'is the front door locked', 'next song', 'add milk to my shopping list']) assert.equal(m.complete(text), true, text);
+  // "in the bedroom", "and five seconds", "like today", "the music" may follow; half a command, or no command, is not complete.
+  for (const text of ['turn off the lights', 'turn on the kitchen light', 'set a timer for ten minutes', 'what is the weather', 'stop', 'what time is', 'what is the capital of france']) {
+    assert.equal(m.complete(text), false, text);
+  }
+  // Only a wildcard's free text would go on ("pause the music timer", a timer named "music"): complete.
+  assert.equal(m.complete('pause the music'), true);
+  assert.equal(m.complete('cancel that'), true);
+});

@@ -91,23 +91,26 @@ export class Matcher {
 
   /**
    * Whether the words are a whole command that no template could go on from:
-   * they match a template exactly, and no exact path through them has words
+   * they match a template exactly, and no exact path through them, as plain
+   * as the match (no more words taken as a wildcard's free text), has words
    * after them ("what time is it": yes; "turn off the lights": no, "in the
-   * bedroom" may follow). Semantic end of speech (SessionManager) ends such a
-   * session sooner.
+   * bedroom" may follow; "pause the music": yes, though "pause the music
+   * timer" would be a timer's name). Semantic end of speech
+   * (hub/sessions/commands.ts) ends such a session sooner.
    */
   complete(text: string): boolean {
     const tokens = this.tokens(text);
     if (tokens.length === 0) return false;
     const { cost } = this.run(tokens, 1);
     const last = cost[tokens.length];
-    let accepted = false;
+    let best = Infinity;
+    for (const acc of this.graph.accept.keys()) best = Math.min(best, last[acc]);
+    if (best === Infinity) return false;
     for (let u = 0; u < last.length; u++) {
-      if (last[u] === Infinity) continue;
-      if (this.graph.accept.has(u)) accepted = true;
+      if (last[u] > best + WILD / 2) continue;
       if (this.graph.out[u].some((e) => e.word !== undefined || e.wild)) return false;
     }
-    return accepted;
+    return true;
   }
 
   /** The dynamic programme: cost[pos][node] of the cheapest way to have heard `pos` words and stand at `node`. */

@@ -28,16 +28,19 @@ export async function benchIntents(): Promise<string> {
   const utts = buildCorpus({ voices, pauses: [350], commands: commands.map((c) => c.text) });
   const tmp = fs.mkdtempSync(`${os.tmpdir()}/bench-intents-`);
   const dir = userIntentsDir(tmp);
-  const runs: { name: string; args: string[] }[] = [
-    { name: 'defaults: command model, semantic end of speech (200 ms)', args: [] },
-    { name: 'semantic end of speech off', args: ['--intents-end-of-command-ms', '0'] },
-    { name: 'command model off', args: ['--intents-command-model', 'false'] },
+  const runs: { name: string; args: string[]; satellites: number; voices?: string[] }[] = [
+    { name: 'defaults: command model, semantic end of speech (200 ms)', args: [], satellites: 4 },
+    { name: 'semantic end of speech off', args: ['--intents-end-of-command-ms', '0'], satellites: 4 },
+    { name: 'command model off', args: ['--intents-command-model', 'false'], satellites: 4 },
+    { name: `defaults, one satellite at a time (${voices[0]})`, args: [], satellites: 1, voices: [voices[0]] },
+    { name: `semantic end of speech off, one satellite at a time (${voices[0]})`, args: ['--intents-end-of-command-ms', '0'], satellites: 1, voices: [voices[0]] },
   ];
   const rows: string[] = [];
   const perVoice: string[] = [];
   const wrong: string[] = [];
   for (const r of runs) {
-    const run = await runPipeline(utts, { satellites: 4, hubArgs: ['--intents-enabled', 'true', '--intents-dir', dir, ...r.args] });
+    const mine = r.voices ? utts.filter((u) => r.voices?.includes(u.voice)) : utts;
+    const run = await runPipeline(mine, { satellites: r.satellites, hubArgs: ['--intents-enabled', 'true', '--intents-dir', dir, ...r.args] });
     const s = scoreIntents(run.results, commands);
     rows.push(row(r.name, s));
     if (r === runs[0]) {
@@ -49,7 +52,7 @@ export async function benchIntents(): Promise<string> {
   fs.rmSync(tmp, { recursive: true, force: true });
   const head = '| run | n | intent accuracy | WER delivered | WER general model, same sessions | ended by semantic end of speech | end of command → intent, median ms | p95 ms |\n|---|---|---|---|---|---|---|---|';
   return [
-    `${commands.length} commands covering every built-in intent x ${voices.length} voices (${voices.join(', ')}), "hey jarvis" + 350 ms + the command over the noise floor, 4 satellite processes at real-time pace, the hub process with a small user file of areas and devices. Intent accuracy: the intent's name and every spoken slot right, one session per utterance. "WER general model" is the general model's hearing of the same sessions (the transcript's openText when the command model's words were taken). End of command → intent: from the arrival of the audio frame that carried the command's last sample to the intent (or intent/none) message, at the same subscriber. Goal: ≤ 300 ms median for template commands.`,
+    `${commands.length} commands covering every built-in intent x ${voices.length} voices (${voices.join(', ')}), "hey jarvis" + 350 ms + the command over the noise floor, 4 satellite processes at real-time pace (their sessions overlap: up to four decoded at once), or one (latency alone), the hub process with a small user file of areas and devices. Intent accuracy: the intent's name and every spoken slot right, one session per utterance. "WER general model" is the general model's hearing of the same sessions (the transcript's openText when the command model's words were taken). End of command → intent: from the arrival of the audio frame that carried the command's last sample to the intent (or intent/none) message, at the same subscriber. Goal: ≤ 300 ms median for template commands.`,
     '',
     head,
     ...rows,
