@@ -131,7 +131,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: true,
     },
     endOfCommandMs: {
-      doc: 'Semantic end of speech: once a partial transcript is a whole command that no template can go on from ("what time is it"; not "turn off the lights", which "in the bedroom" may follow), the session ends after this much audio past its last word (transcript reason `complete`, the satellite is told to end), instead of waiting for the satellite\'s silence (vad.silenceMs) or the engine\'s endpoint. New words cancel it. 0: off.',
+      doc: 'Semantic end of speech: once a partial transcript is a whole command of two words or more that no template can go on from ("what time is it"; not "turn off the lights", which "in the bedroom" may follow), the session ends when the recognizer has decoded this much audio past its last word (transcript reason `complete`, the satellite is told to end), instead of waiting for the satellite\'s silence (vad.silenceMs) or the engine\'s endpoint. A word heard after it changes the decision. 0: off.',
       format: nonNegativeInt('nonNegativeInt'),
       default: 200,
     },

@@ -103,6 +103,7 @@ export class Hub {
       p.eventLoop = this.eventLoop.stats();
       const satellites = Object.fromEntries(this.registry.all().filter((x) => x.arbitration.wins + x.arbitration.losses > 0).map((x) => [x.id, x.arbitration]));
       p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites };
+      p.intents = { enabled: this.config.intents.enabled, ...this.intents?.summary() };
     }
     return JSON.stringify(p);
   }
@@ -130,7 +131,10 @@ export class Hub {
       this.brokerUrl = c.mqtt.url;
     }
 
-    this.sttEngine = await startStt(c.stt, this.log.child({ module: 'stt' }), intentSet && c.intents.commandModel ? this.commandModel(intentSet) : undefined);
+    this.sttEngine = await startStt(c.stt, this.log.child({ module: 'stt' }), {
+      commands: intentSet && c.intents.commandModel ? this.commandModel(intentSet) : undefined,
+      quietMs: intentSet && c.intents.endOfCommandMs > 0 ? c.intents.endOfCommandMs : undefined,
+    });
     if (c.reply.enabled) await this.startTts();
 
     const embedded = this.broker !== undefined;

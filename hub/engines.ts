@@ -57,12 +57,12 @@ export async function resolveEngine<T>(kind: string, configured: string, candida
  * Decoding runs in the STT process (hub/stt/process.ts), on its pool of
  * worker threads.
  */
-export function startStt(c: HubConfig['stt'], log: Logger, commands?: SttSettings['commands']): Promise<Resolved<SttProcess>> {
+export function startStt(c: HubConfig['stt'], log: Logger, extra: Pick<SttSettings, 'commands' | 'quietMs'> = {}): Promise<Resolved<SttProcess>> {
   const workers = SttPool.defaultSize(c.workers);
   const { warm, basis } = SttPool.defaultWarm(c.warmSessions, workers);
   log.info({ warmSessions: warm, basis }, 'speech-to-text warm capacity');
   const proc = (engine: Exclude<SttEngineName, 'auto'>) => async () => {
-    const p = new SttProcess({ ...c, engine, commands }, workers, warm, log.level, log);
+    const p = new SttProcess({ ...c, engine, ...extra }, workers, warm, log.level, log);
     try {
       await p.start();
     } catch (err) {

@@ -69,6 +69,16 @@ export class Intents implements Feature {
   }
 
   private onTranscript(t: TranscriptPayload): void {
+    try {
+      this.route(t);
+    } catch (err) {
+      // The reply manager waits for `understood`: a failure here must not leave the transcript unanswered.
+      this.ctx.log.error({ code: 'VOICE_INTERNAL', err, satellite: t.satellite, sessionId: t.sessionId }, 'intent matching failed; the transcript goes on as one with no intent');
+      this.ctx.bus.emit('understood', { transcript: t, toLlm: true });
+    }
+  }
+
+  private route(t: TranscriptPayload): void {
     const bus = this.ctx.bus;
     if (!this.set || t.text.trim() === '') return bus.emit('understood', { transcript: t, toLlm: true });
     const intent = this.understand(t.text, t.satellite, t.room, t.sessionId);

@@ -100,7 +100,7 @@ export class Matcher {
    */
   complete(text: string): boolean {
     const tokens = this.tokens(text);
-    if (tokens.length === 0) return false;
+    if (tokens.length === 0 || this.search(tokens, 1) === null) return false;
     const { cost } = this.run(tokens, 1);
     const last = cost[tokens.length];
     let best = Infinity;
@@ -191,6 +191,8 @@ export class Matcher {
     let exact = true;
     let wildCost = 0;
     let skipCost = 0;
+    /** Words a wildcard took that are not skip words (those are out of `said` already). */
+    let wildSaid = 0;
     const slots: MatchedSlot[] = [];
     const open: { name: string; value?: SlotValue; words: string[]; wild?: true }[] = [];
     for (const s of steps) {
@@ -198,6 +200,7 @@ export class Matcher {
       const word = s.took >= 0 ? tokens[s.took] : undefined;
       if (e?.wild) {
         wildCost += WILD;
+        if (word !== undefined && !this.skipWords.has(word)) wildSaid++;
         const inner = open.at(-1);
         if (inner) inner.wild = true;
       }
@@ -219,7 +222,7 @@ export class Matcher {
     }
     for (const [name, value] of Object.entries(sentence.slots)) if (!slots.some((s) => s.name === name)) slots.push({ name, value, text: '' });
     // Words a wildcard took are no evidence for the intent: only the others count.
-    const evidence = said - Math.round(wildCost / WILD);
+    const evidence = said - wildSaid;
     const confidence = exact ? 1 : Math.max(0, Math.min(1, 1 - (total - wildCost - skipCost) / Math.max(1, evidence)));
     return { intent: sentence.intent, sentence, slots, confidence: Math.round(confidence * 1000) / 1000, exact, words: tokens };
   }

@@ -39,9 +39,8 @@ export interface Session {
   decoder?: 'commands' | 'open';
   /** What the general model heard (wake word dropped), when the command model's words were taken. */
   openText?: string;
-  /** Semantic end of speech: the complete command's text, and the timer that ends the session after it (SessionManager). */
-  completeText?: string;
-  completeTimer?: NodeJS.Timeout;
+  /** Semantic end of speech: the latest text judged, and whether it is a complete command (commands.ts). */
+  complete?: { text: string; yes: boolean };
 }
 
 /** What the intent templates say of a transcript (hub/intents). */
@@ -83,7 +82,6 @@ export abstract class SessionBook {
     s.reason = reason;
     s.finalRequestedAt = Date.now();
     clearTimeout(s.idleTimer);
-    clearTimeout(s.completeTimer);
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
     if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
@@ -160,7 +158,6 @@ export abstract class SessionBook {
     if (!this.sessions.has(s.id)) return;
     s.out.clear();
     clearTimeout(s.idleTimer);
-    clearTimeout(s.completeTimer);
     this.sessions.delete(s.id);
     if (this.bySatellite.get(s.satellite) === s.id) this.bySatellite.delete(s.satellite);
     this.remember(s.id);

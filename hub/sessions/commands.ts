@@ -2,51 +2,58 @@
  * What the intent templates change in a session (docs/intents.md):
  * - the command model: when the engine decodes with it too, its words are
  *   the session's when, without the wake word's, they are a command (an
- *   exact template match); else the general model's;
- * - semantic end of speech: a partial that is a whole command no template
- *   can go on from ("what time is it", not "turn off the lights") ends the
- *   session once intents.endOfCommandMs of audio has followed its last word,
- *   sooner than the satellite's silence or the engine's endpoint (reason
- *   `complete`). Any new text cancels it.
+ *   exact template match) and the general model heard the same stretch of
+ *   speech (it heard something, and no word after the command's last one);
+ *   else the general model's words are;
+ * - semantic end of speech: once the session's words are a whole command of
+ *   two words or more that no template can go on from ("what time is it",
+ *   not "turn off the lights"), and intents.endOfCommandMs of audio has been
+ *   decoded past its last word (the STT worker posts a partial then), the
+ *   session ends (reason `complete`), sooner than the satellite's silence or
+ *   the engine's endpoint. A word heard after it, by either model, changes
+ *   the words and the decision.
  */
 import type { HubContext } from '../feature';
 import type { Word } from '../stt/engine';
 import type { CommandJudge, Session } from './book';
 
+/** A general-model word that starts this long after the command model's last word ends is speech the command missed. */
+const END_SLACK_MS = 100;
+
 export class SessionCommands {
   constructor(
     private readonly ctx: HubContext,
     private readonly judge: CommandJudge | undefined,
-    /** Whether the session is still live in the manager. */
-    private readonly live: (s: Session) => boolean,
     private readonly finish: (s: Session) => void,
   ) {}
 
-  /** The words to use of a result: the command model's when they are a command. The session remembers which (its transcript's `decoder`). */
+  /** The words to use of a result. The session remembers whose (its transcript's `decoder`). */
   pick(s: Session, words: Word[], commands: Word[] | undefined): Word[] {
     if (!commands) return words;
-    const use = this.judge?.isCommand(s.out.afterWake(commands)) === true;
+    let use = false;
+    try {
+      const open = s.out.afterWake(words);
+      const end = commands.at(-1)?.endMs;
+      const after = end !== undefined && words.some((w) => w.startMs !== undefined && w.startMs > end + END_SLACK_MS);
+      use = open !== '' && !after && this.judge?.isCommand(s.out.afterWake(commands)) === true;
+      s.openText = use ? open : undefined;
+    } catch (err) {
+      // The general model's words never depend on the templates: a failure here costs only the command model.
+      this.ctx.log.error({ code: 'VOICE_INTERNAL', err, satellite: s.satellite, sessionId: s.id }, 'command model words not judged; the general model\'s are used');
+    }
     s.decoder = use ? 'commands' : 'open';
-    s.openText = use ? s.out.afterWake(words) : undefined;
     return use ? commands : words;
   }
 
-  /** A partial's text (wake word dropped), its words and the audio decoded: starts or cancels semantic end of speech. */
+  /** A partial's text (wake word dropped), its words and the audio decoded: ends the session when the text is a complete command followed by enough decoded audio. */
   heard(s: Session, text: string, words: Word[], audioMs: number): void {
-    if (text === s.completeText) return;
-    clearTimeout(s.completeTimer);
-    s.completeTimer = undefined;
-    s.completeText = undefined;
     const ms = this.ctx.config.intents.endOfCommandMs;
-    if (!this.judge || ms <= 0 || s.state !== 'live' || text === '' || !this.judge.isComplete(text)) return;
+    if (!this.judge || ms <= 0 || s.state !== 'live' || text === '') return;
+    if (s.complete?.text !== text) s.complete = { text, yes: text.split(' ').length >= 2 && this.judge.isComplete(text) };
     const lastEnd = words.at(-1)?.endMs;
-    const heardSince = lastEnd === undefined ? 0 : Math.max(0, audioMs - lastEnd);
-    s.completeText = text;
-    s.completeTimer = setTimeout(() => {
-      if (!this.live(s) || s.state !== 'live') return;
-      this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text }, 'a complete command: ending the session');
-      this.finish(s);
-    }, Math.max(0, ms - heardSince));
-    s.completeTimer.unref();
+    if (!s.complete.yes || lastEnd === undefined || audioMs - lastEnd < ms) return;
+    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, quietMs: audioMs - lastEnd }, 'a complete command: ending the session');
+    this.finish(s);
   }
 }
+

@@ -92,6 +92,11 @@ export interface SttSettings {
    * beside the general one (pocketsphinx); the hub takes its words when they are a command (docs/intents.md).
    */
   commands?: { lm: string };
+  /**
+   * Semantic end of speech (intents.endOfCommandMs): a partial is also posted once this much audio has been
+   * decoded past the last word, so the hub decides on decoded audio, not on the clock.
+   */
+  quietMs?: number;
   /** How many STT processes died before the one this runs in (set by hub/stt/host.ts; 0 or absent in the first). */
   generation?: number;
 }

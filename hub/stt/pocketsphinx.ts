@@ -169,13 +169,25 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     // The pool sends a worker no more sessions than it warmed (warm()); a decoder made here, on the
     // thread that decodes live sessions, is the exception (an engine used without the pool's limit).
     const decoder = bank.idle.pop() ?? this.newDecoder(bank);
-    bank.live++;
-    return new PsStream(this, this.api as PsApi, decoder, bank.model);
+    try {
+      const stream = new PsStream(this, this.api as PsApi, decoder, bank.model);
+      bank.live++;
+      return stream;
+    } catch (err) {
+      bank.idle.push(decoder);
+      throw err;
+    }
   }
 
   createRecognizer(): Recognizer {
     if (!this.api) throw new VoiceError('VOICE_STT_FAILED', 'pocketsphinx engine not loaded');
-    return new PsRecognizer(this.stream(this.general), this.commands ? this.stream(this.commands) : undefined);
+    const general = this.stream(this.general);
+    try {
+      return new PsRecognizer(general, this.commands ? this.stream(this.commands) : undefined);
+    } catch (err) {
+      general.free();
+      throw err;
+    }
   }
 
   /** Loads decoders until `n` sessions at once have one each, on each model (see SttEngine.warm). */

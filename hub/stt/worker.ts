@@ -26,6 +26,8 @@ interface Live {
   samples: number;
   /** Samples decoded when the last partial was posted. */
   postedSamples: number;
+  /** The last word's end (ms) for which the quiet partial (settings.quietMs) was posted. */
+  quietFor?: number;
   decodeMs: number;
 }
 const live = new Map<string, Live>();
@@ -73,7 +75,11 @@ port.on('message', (m: ToWorker) => {
         // Also every PROGRESS_MS of decoded audio: a hub waiting for a final sees the decoder is still working through its backlog.
         // The command model's words count too: the hub may take them over the general model's.
         const heard = r.commands ? `${r.partial}|${textOf(r.commands)}` : r.partial;
-        if (heard !== s.lastPartial || r.endpoint || s.samples - s.postedSamples >= PROGRESS_MS * 16) {
+        // And once settings.quietMs of audio has been decoded past the last word (semantic end of speech).
+        const lastEnd = Math.max(r.words.at(-1)?.endMs ?? -1, r.commands?.at(-1)?.endMs ?? -1);
+        const quiet = settings.quietMs !== undefined && lastEnd >= 0 && lastEnd !== s.quietFor && s.samples / 16 - lastEnd >= settings.quietMs;
+        if (quiet) s.quietFor = lastEnd;
+        if (heard !== s.lastPartial || r.endpoint || quiet || s.samples - s.postedSamples >= PROGRESS_MS * 16) {
           s.lastPartial = heard;
           s.postedSamples = s.samples;
           post({ type: 'partial', sid: m.sid, words: r.words, endpoint: r.endpoint, audioMs: Math.round(s.samples / 16), commands: r.commands });
