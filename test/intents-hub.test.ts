@@ -113,6 +113,16 @@ test("the satellite's room is the area of a command that names none", async () =
   assert.equal(transcript.decoder, 'commands', 'the command model heard it');
 });
 
+test('the hub status says what is loaded and what was heard', async () => {
+  const status = jsonOf(await col.next((t) => t === 'voice/hub/status', 5000, 0));
+  const loaded = status.intents as Record<string, unknown>;
+  assert.equal(loaded.enabled, true);
+  assert.equal(loaded.commandModel, true);
+  assert.ok(Number(loaded.intents) >= 21 && Number(loaded.sentences) > Number(loaded.intents), JSON.stringify(loaded));
+  const heard = hub.intents?.summary();
+  assert.ok(heard && heard.matched >= 4 && heard.none >= 1, JSON.stringify(heard));
+});
+
 test('semantic end of speech: a complete command ends at once, an extensible one waits for the silence', { timeout: 120_000 }, async () => {
   // Each command after "hey jarvis", then more noise than the satellite's 1.5 s silence needs.
   const pcm = noisy(Buffer.concat([zeros(1500), speak('hey jarvis'), zeros(350), speak('what time is it'), zeros(4000), speak('hey jarvis'), zeros(350), speak('turn off the lights'), zeros(4000)]));

@@ -51,6 +51,17 @@ export class Intents implements Feature {
     return m != null && !m.slots.some((s) => s.wild);
   }
 
+  /** For the hub status: what is loaded, and what was heard since the start. */
+  summary(): { intents: number; sentences: number; matched: number; none: number; commandModel: boolean } {
+    const set = this.set;
+    return {
+      intents: set?.intents.size ?? 0,
+      sentences: set ? [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0) : 0,
+      ...this.stats,
+      commandModel: set !== undefined && this.ctx.config.intents.commandModel,
+    };
+  }
+
   /** An exact match no template could go on from: semantic end of speech (hub/sessions/commands.ts). */
   isComplete(text: string): boolean {
     return this.matcher?.complete(text) === true;
