@@ -29,7 +29,7 @@ import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
 import { Intents } from './intents/feature';
 import { commandModel, unsayable } from './intents/command-model';
-import { BUILTIN_INTENTS, type IntentSet, loadIntents, userIntentFiles } from './intents/load';
+import { BUILTIN_INTENTS, type IntentSet, loadIntents, sentenceCount, userIntentFiles } from './intents/load';
 import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
@@ -186,8 +186,7 @@ export class Hub {
   private loadIntents(): IntentSet {
     const started = Date.now();
     const set = loadIntents([BUILTIN_INTENTS, ...userIntentFiles(this.config.intents.dir)]);
-    const sentences = [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0);
-    this.log.info({ files: set.files, intents: set.intents.size, sentences, lists: set.lists.size, nodes: set.graph.size, ms: Date.now() - started }, 'intents loaded');
+    this.log.info({ files: set.files, intents: set.intents.size, sentences: sentenceCount(set), lists: set.lists.size, nodes: set.graph.size, ms: Date.now() - started }, 'intents loaded');
     return set;
   }
 

@@ -57,6 +57,26 @@ export function vocabulary(graph: IntentGraph): Set<string> {
 
 const log10 = (p: number) => (p > 0 ? Math.log10(p) : -99).toFixed(6);
 
+/**
+ * Absolute discounting of one order's counts (history -> word -> count), and
+ * each history's back-off weight: the probability mass left, over what the
+ * order below (`lower(history, word)`) gives the words not seen after it.
+ */
+function discount(counts: Map<string, Map<string, number>>, lower: (history: string, word: string) => number) {
+  const probs = new Map<string, Map<string, number>>();
+  const backoff = new Map<string, number>();
+  for (const [h, ws] of counts) {
+    const n = [...ws.values()].reduce((a, b) => a + b, 0);
+    const p = new Map<string, number>();
+    for (const [w, c] of ws) p.set(w, (c - D) / n);
+    probs.set(h, p);
+    const left = 1 - [...p.values()].reduce((a, b) => a + b, 0);
+    const below = 1 - [...p.keys()].reduce((a, w) => a + lower(h, w), 0);
+    backoff.set(h, below > 0 ? left / below : 1);
+  }
+  return { probs, backoff };
+}
+
 /** The ARPA text of a trigram model of `sentences`, with every word of `vocab` as a unigram. */
 export function arpa(sentences: string[][], vocab: Set<string>): string {
   const c1 = new Map<string, number>();
@@ -78,31 +98,10 @@ export function arpa(sentences: string[][], vocab: Set<string>): string {
   for (const w of vocab) if (!c1.has(w)) c1.set(w, FLOOR);
   const total = [...c1.values()].reduce((a, b) => a + b, 0);
   const p1 = new Map<string, number>([...c1].map(([w, c]) => [w, c / total]));
-  // Bigrams: discounted, and each history's back-off weight to the unigrams.
-  const p2 = new Map<string, Map<string, number>>();
-  const bo1 = new Map<string, number>();
-  for (const [h, ws] of c2) {
-    const n = [...ws.values()].reduce((a, b) => a + b, 0);
-    const probs = new Map<string, number>();
-    for (const [w, c] of ws) probs.set(w, (c - D) / n);
-    p2.set(h, probs);
-    const left = 1 - [...probs.values()].reduce((a, b) => a + b, 0);
-    const lower = 1 - [...probs.keys()].reduce((a, w) => a + (p1.get(w) ?? 0), 0);
-    bo1.set(h, lower > 0 ? left / lower : 1);
-  }
+  // Bigrams, then trigrams: discounted, and each history's back-off weight to the order below.
+  const { probs: p2, backoff: bo1 } = discount(c2, (_h, w) => p1.get(w) ?? 0);
   const bigram = (h: string, w: string) => p2.get(h)?.get(w) ?? (bo1.get(h) ?? 1) * (p1.get(w) ?? 0);
-  const p3 = new Map<string, Map<string, number>>();
-  const bo2 = new Map<string, number>();
-  for (const [h, ws] of c3) {
-    const n = [...ws.values()].reduce((a, b) => a + b, 0);
-    const probs = new Map<string, number>();
-    for (const [w, c] of ws) probs.set(w, (c - D) / n);
-    p3.set(h, probs);
-    const last = h.split(' ')[1];
-    const left = 1 - [...probs.values()].reduce((a, b) => a + b, 0);
-    const lower = 1 - [...probs.keys()].reduce((a, w) => a + bigram(last, w), 0);
-    bo2.set(h, lower > 0 ? left / lower : 1);
-  }
+  const { probs: p3, backoff: bo2 } = discount(c3, (h, w) => bigram(h.split(' ')[1], w));
   const uni = ['<s>', ...[...p1.keys()].filter((w) => w !== '<s>').sort()];
   const lines1 = uni.map((w) => `${w === '<s>' ? '-99.000000' : log10(p1.get(w) ?? 0)} ${w}${bo1.has(w) ? ` ${log10(bo1.get(w) ?? 1)}` : w === '</s>' ? '' : ' 0.000000'}`);
   const lines2: string[] = [];

@@ -15,7 +15,7 @@ import type { IntentNonePayload, IntentPayload, IntentSlot } from '../../common/
 import { now, type TranscriptPayload } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { BUILTINS, render } from './builtins';
-import type { IntentSet } from './load';
+import { type IntentSet, sentenceCount } from './load';
 import { Matcher } from './match';
 
 export class Intents implements Feature {
@@ -56,7 +56,7 @@ export class Intents implements Feature {
     const set = this.set;
     return {
       intents: set?.intents.size ?? 0,
-      sentences: set ? [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0) : 0,
+      sentences: set ? sentenceCount(set) : 0,
       ...this.stats,
       commandModel: set !== undefined && this.ctx.config.intents.commandModel,
     };

@@ -63,6 +63,11 @@ class Reader {
   }
 }
 
+/** How many sentence templates the set holds (logs, hub status). */
+export function sentenceCount(set: Pick<IntentSet, 'intents'>): number {
+  return [...set.intents.values()].reduce((n, i) => n + i.sentences.length, 0);
+}
+
 /** The user's intent files: *.yaml and *.yml in `dir`, by name; none when the directory does not exist. */
 export function userIntentFiles(dir: string): string[] {
   if (!dir || !fs.existsSync(dir)) return [];

@@ -100,12 +100,12 @@ export class Matcher {
    */
   complete(text: string): boolean {
     const tokens = this.tokens(text);
-    if (tokens.length === 0 || this.search(tokens, 1) === null) return false;
-    const { cost } = this.run(tokens, 1);
-    const last = cost[tokens.length];
+    if (tokens.length === 0) return false;
+    const dp = this.run(tokens, 1);
+    if (this.best(dp, tokens, 1) === null) return false;
+    const last = dp.cost[tokens.length];
     let best = Infinity;
     for (const acc of this.graph.accept.keys()) best = Math.min(best, last[acc]);
-    if (best === Infinity) return false;
     for (let u = 0; u < last.length; u++) {
       if (last[u] > best + WILD / 2) continue;
       if (this.graph.out[u].some((e) => e.word !== undefined || e.wild)) return false;
@@ -164,7 +164,11 @@ export class Matcher {
   }
 
   private search(tokens: string[], minConfidence: number): Match | null {
-    const { cost, back, said } = this.run(tokens, minConfidence);
+    return this.best(this.run(tokens, minConfidence), tokens, minConfidence);
+  }
+
+  /** The cheapest accepting path of a run, read, if it reaches `minConfidence`. */
+  private best({ cost, back, said }: ReturnType<Matcher['run']>, tokens: string[], minConfidence: number): Match | null {
     const g = this.graph;
     const n = tokens.length;
     let best = -1;
