@@ -10,7 +10,8 @@
  * - the satellite's room fills the area of "turn off the lights";
  * - semantic end of speech, with a real satellite process whose silence
  *   detector waits 1.5 s: a complete command ("what time is it") is ended by
- *   the hub (transcript reason complete, the satellite told to end), while a
+ *   the hub (transcript reason complete, the satellite told to end, the
+ *   decoded words its final with no final pass), while a
  *   command a longer template could extend ("turn off the lights") waits for
  *   the satellite's own silence.
  * Raw clients stand in for satellites where the behaviour is the hub's.
@@ -32,11 +33,12 @@ let hub: Hub;
 let col: Collector;
 let client: MqttClient;
 let double: OllamaDouble;
+const logs: Record<string, unknown>[] = [];
 
 before(async () => {
   double = await new OllamaDouble().start();
   double.behaviour = { kind: 'stream', tokens: tokenize('Paris is the capital of France.'), delayMs: 5 };
-  hub = await startHub(['--intents-enabled', 'true', '--intents-dir', userIntentsDir(TMP), '--llm-host', double.url, '--reply-handled-wait-ms', '400']);
+  hub = await startHub(['--intents-enabled', 'true', '--intents-dir', userIntentsDir(TMP), '--llm-host', double.url, '--reply-handled-wait-ms', '400'], { logs });
   col = await Collector.create(hub.brokerUrl, ['voice/#']);
   client = col.client;
   for (const [id, room] of [['k1', 'kitchen'], ['b1', 'bedroom']]) {
@@ -142,6 +144,9 @@ test('semantic end of speech: a complete command ends at once, an extensible one
     assert.equal(complete.text, 'what time is it');
     assert.equal(complete.reason, 'complete', 'the hub ended the complete command');
     assert.equal(stopOf(complete.sessionId), 'command', 'and told the satellite to end');
+    // Nothing was left to decode: the words decoded were the final at once, with no final pass in the STT process.
+    const finalLog = logs.find((l) => l.msg === 'final transcript' && l.sessionId === complete.sessionId);
+    assert.equal(finalLog?.decodeMs, 0, `no decoding after the command was complete: ${JSON.stringify(finalLog)}`);
     assert.equal(extensible.text, 'turn off the lights');
     assert.equal(extensible.reason, 'stop', 'an extensible command waited for the satellite');
     assert.equal(stopOf(extensible.sessionId), 'silence');

@@ -49,6 +49,29 @@ test('pocketsphinx with a missing library is VOICE_STT_LIBRARY_MISSING', () => {
   assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_LIBRARY_MISSING' && /apt-get install/.test(e.message));
 });
 
+test('pocketsphinx with a command model it cannot read: a warning, and sessions decode with the general model alone', () => {
+  const bad = path.join(TMP, 'not-an-arpa.arpa');
+  fs.writeFileSync(bad, 'this is not an ARPA language model\n');
+  const engine = new PocketsphinxEngine(config.stt.pocketsphinx, { lm: bad });
+  engine.load();
+  try {
+    const warnings = engine.warnings();
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0], /command model at .*not-an-arpa\.arpa could not be loaded.*general model alone/);
+    assert.equal(engine.stats.commands, undefined, 'no command-model bank');
+    const rec = engine.createRecognizer();
+    const pcm = Buffer.concat([speak('what time is it'), silence(500)]);
+    const r = rec.accept(new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)));
+    const f = rec.final();
+    rec.free();
+    assert.equal(r.commands, undefined);
+    assert.equal(f.commands, undefined);
+    assert.ok(wer('what time is it', f.text).rate <= 0.5, `the general model still hears: "${f.text}"`);
+  } finally {
+    engine.unload();
+  }
+});
+
 test('Vosk with no model is VOICE_STT_MODEL_MISSING (checked before the library is touched)', () => {
   const engine = new VoskEngine({ model: path.join(TMP, 'no-such-model'), library: '' });
   assert.throws(() => engine.load(), (e: unknown) => e instanceof VoiceError && e.code === 'VOICE_STT_MODEL_MISSING' && /models\/README.md/.test(e.message));

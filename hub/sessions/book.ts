@@ -76,7 +76,12 @@ export abstract class SessionBook {
     this.ctx.errors.report(code, message, { satellite, sessionId });
   }
 
-  protected finalize(s: Session, reason: FinalReason): void {
+  /**
+   * Ends the session's audio and asks the recognizer for its final; or, given
+   * `heard`, takes those words (the latest partial's) as the final at once and
+   * frees the recognizer without a final pass (a complete command: commands.ts).
+   */
+  protected finalize(s: Session, reason: FinalReason, heard?: Word[]): void {
     if (s.state !== 'live') return;
     s.state = 'finalizing';
     s.reason = reason;
@@ -85,8 +90,12 @@ export abstract class SessionBook {
     // Ask the satellite to stop streaming when the hub, not the satellite, ended the session.
     // ('end' only ends streaming; 'stop' from an automation would also cut off the reply.)
     if (reason !== 'stop' && reason !== 'offline') this.tellEnd(s.satellite, s.id);
-    this.awaitFinal(s);
     this.ctx.bus.emit('sessionFinalizing', { satellite: s.satellite, sessionId: s.id, reason });
+    if (heard) {
+      s.stt.abort();
+      return this.onFinal(s, heard, undefined, 0);
+    }
+    this.awaitFinal(s);
     s.stt.finish();
   }
 

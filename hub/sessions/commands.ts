@@ -11,11 +11,17 @@
  *   decoded past its last word (the STT worker posts a partial then), the
  *   session ends (reason `complete`), sooner than the satellite's silence or
  *   the engine's endpoint. A word heard after it, by either model, changes
- *   the words and the decision.
+ *   the words and the decision. The words decoded are the final transcript
+ *   at once, without the recognizer's final pass, unless more than
+ *   NOW_BACKLOG_MS of audio still waits to be decoded.
  */
+import { BYTES_PER_MS } from '../../common/protocol';
 import type { HubContext } from '../feature';
 import type { Word } from '../stt/engine';
 import type { CommandJudge, Session } from './book';
+
+/** At most this much audio not yet decoded when a command is complete: the partial's words are the final. */
+const NOW_BACKLOG_MS = 160;
 
 /** A general-model word that starts this long after the command model's last word ends is speech the command missed. */
 const END_SLACK_MS = 100;
@@ -24,7 +30,8 @@ export class SessionCommands {
   constructor(
     private readonly ctx: HubContext,
     private readonly judge: CommandJudge | undefined,
-    private readonly finish: (s: Session) => void,
+    /** Ends the session; given `heard`, those words are its final at once. */
+    private readonly finish: (s: Session, heard?: Word[]) => void,
   ) {}
 
   /** The words to use of a result. The session remembers whose (its transcript's `decoder`). */
@@ -52,8 +59,12 @@ export class SessionCommands {
     if (s.complete?.text !== text) s.complete = { text, yes: text.split(' ').length >= 2 && this.judge.isComplete(text) };
     const lastEnd = words.at(-1)?.endMs;
     if (!s.complete.yes || lastEnd === undefined || audioMs - lastEnd < ms) return;
-    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, quietMs: audioMs - lastEnd }, 'a complete command: ending the session');
-    this.finish(s);
+    // Audio received but not decoded yet: with little of it, the words decoded are the final (no final pass,
+    // which on two decoders costs tens of ms, more under load); with more, the recognizer decodes it first.
+    const backlogMs = s.bytes / BYTES_PER_MS - audioMs;
+    const now = backlogMs <= NOW_BACKLOG_MS;
+    this.ctx.log.info({ satellite: s.satellite, sessionId: s.id, text, quietMs: audioMs - lastEnd, backlogMs, finalNow: now }, 'a complete command: ending the session');
+    this.finish(s, now ? words : undefined);
   }
 }
 

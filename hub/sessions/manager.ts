@@ -55,7 +55,7 @@ export class SessionManager extends SessionBook implements Feature {
     commands?: CommandJudge,
   ) {
     super(ctx, stt);
-    this.understanding = new SessionCommands(ctx, commands, (s) => this.finalize(s, 'complete'));
+    this.understanding = new SessionCommands(ctx, commands, (s, heard) => this.finalize(s, 'complete', heard));
     const s = ctx.topics.sub;
     this.subscriptions = [s.allWakes, s.allAudio];
     this.limits = new SessionLimits({ settings: ctx.config.session, report: (sat, code, message, sid) => this.error(sat, code, message, sid) });

@@ -67,6 +67,11 @@ export interface SttEngine {
    * model) need not implement it.
    */
   warm?(n: number): void;
+  /**
+   * What load() found worth a warning without failing (a command model the engine could not load: sessions
+   * decode with the general model alone). The pool logs each once per worker.
+   */
+  warnings?(): string[];
   /** Decoders it holds, live and idle (diagnostics: a test checks none is made on the hot path). */
   decoders?(): number;
   unload(): void;

@@ -14,8 +14,8 @@ export type ToWorker =
   | { type: 'shutdown'; freeSharedModel?: boolean };
 
 export type FromWorker =
-  /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model). */
-  | { type: 'ready'; engine: string; shared?: SharedModel }
+  /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model); `warnings`: SttEngine.warnings. */
+  | { type: 'ready'; engine: string; shared?: SharedModel; warnings?: string[] }
   | { type: 'load-error'; code: string; message: string }
   | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number; commands?: Word[] }
   | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number; commands?: Word[] }

@@ -93,6 +93,7 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
   private readonly general: Bank = { model: 'general', shared: null, idle: [], live: 0 };
   /** Decoders on the command model (settings.commands); none without one. */
   private commands: Bank | null = null;
+  private readonly warned: string[] = [];
   /** The cepstral mean the latest session ended with (ps_end_utt updates it); null until one has. */
   latestMean: Float32Array | null = null;
 
@@ -110,14 +111,29 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     }
     this.api = loadApi(s);
     this.api.err_set_logfp(null);
-    if (canShareLm(s.args)) {
-      this.general.shared = this.sharedLm(s.lm);
-      // The command model needs the n-gram search too: with another one chosen, sessions decode with the general model only.
-      if (this.commandModel) this.commands = { model: 'commands', shared: this.sharedLm(this.commandModel.lm), idle: [], live: 0 };
-    }
+    if (canShareLm(s.args)) this.general.shared = this.sharedLm(s.lm);
     // Warm one decoder of each so model problems surface at start-up, not on the first wake.
     this.general.idle.push(this.newDecoder(this.general));
-    if (this.commands) this.commands.idle.push(this.newDecoder(this.commands));
+    // The command model needs the n-gram search too: with another one chosen, sessions decode with the general model only.
+    if (this.commandModel && this.general.shared) this.loadCommands(this.commandModel.lm);
+  }
+
+  /** The command model's bank; a model that fails to load costs only itself: sessions decode with the general model (a warning). */
+  private loadCommands(lm: string): void {
+    const bank: Bank = { model: 'commands', shared: null, idle: [], live: 0 };
+    try {
+      bank.shared = this.sharedLm(lm);
+      bank.idle.push(this.newDecoder(bank));
+      this.commands = bank;
+    } catch (err) {
+      for (const d of bank.idle) (this.api as PsApi).ps_free(d);
+      bank.shared?.free();
+      this.warned.push(`the command model at ${lm} could not be loaded (${(err as Error).message}); sessions decode with the general model alone`);
+    }
+  }
+
+  warnings(): string[] {
+    return [...this.warned];
   }
 
   private sharedLm(lm: string): SharedLm {
@@ -126,6 +142,9 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     const config = this.parse(['-lm', lm], this.settings.dict);
     try {
       shared.load(config);
+    } catch (err) {
+      shared.free();
+      throw err;
     } finally {
       api.cmd_ln_free_r(config);
     }
