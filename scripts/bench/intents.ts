@@ -35,6 +35,9 @@ export async function benchIntents(): Promise<string> {
     { name: `defaults, one satellite at a time (${voices[0]})`, args: [], satellites: 1, voices: [voices[0]] },
     { name: `semantic end of speech off, one satellite at a time (${voices[0]})`, args: ['--intents-end-of-command-ms', '0'], satellites: 1, voices: [voices[0]] },
   ];
+  // --intent-runs 4,5: only those rows (1-based), for a quick look; the table then says which ran.
+  const only = arg('intent-runs')?.split(',').map((n) => runs[Number(n) - 1]).filter(Boolean);
+  if (only?.length) runs.splice(0, runs.length, ...only);
   const rows: string[] = [];
   const perVoice: string[] = [];
   const wrong: string[] = [];
@@ -43,7 +46,7 @@ export async function benchIntents(): Promise<string> {
     const run = await runPipeline(mine, { satellites: r.satellites, hubArgs: ['--intents-enabled', 'true', '--intents-dir', dir, ...r.args] });
     const s = scoreIntents(run.results, commands);
     rows.push(row(r.name, s));
-    if (r === runs[0]) {
+    if (r === runs[0] && r.satellites > 1) {
       for (const v of voices) perVoice.push(row(v, scoreIntents(run.results.filter((x) => x.id.startsWith(`${v}-`)), commands)));
       for (const w of s.wrong) wrong.push(`- ${w.id}: said "${w.said}", heard "${w.heard}" -> ${w.intent} ${w.slots}`);
     }
