@@ -126,7 +126,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: '/etc/voice-hub/intents',
     },
     commandModel: {
-      doc: 'Decode every session also with a language model made from the templates and lists (written under hub.stateDir/intents, rebuilt when an intent file changes), beside the general model. When its words are a command (an exact template match, once the wake word is dropped), they are the transcript (its `decoder` field says `commands`); otherwise the general model\'s are, so questions and dictation are heard as before. Measured on spoken commands: far fewer misheard words for about a third more decoding work and ~7 MB per session (docs/intents.md, docs/benchmarks.md). pocketsphinx only (with its n-gram search); Vosk sessions use their model alone.',
+      doc: 'Decode every session also with a language model made from the templates and lists (written under hub.stateDir/intents, rebuilt when an intent file changes), beside the general model. When its words are a command (an exact template match, once the wake word is dropped), they are the transcript (its `decoder` field says `commands`); otherwise the general model\'s are, so questions and dictation are heard as before. Measured on spoken commands: far fewer misheard words for about a third more decoding work and ~7 MB per session (docs/intents.md, docs/benchmarks.md). pocketsphinx (with its n-gram search), and Vosk with a model that has a runtime graph (graph/HCLr.fst and graph/Gr.fst, the small models: a second recognizer on the same sentences as libvosk\'s grammar, tested against a fake libvosk only, accuracy unmeasured); a Vosk model with a static graph (HCLG.fst) decodes alone.',
       format: Boolean,
       default: true,
     },

@@ -191,13 +191,14 @@ export class Hub {
   }
 
   /** The intent templates' language model, for the recognizer to decode beside its general one (intents.commandModel). */
-  private commandModel(set: IntentSet): { lm: string } {
+  private commandModel(set: IntentSet): { lm: string; grammar: string } {
     const started = Date.now();
     const m = commandModel(set, this.config.hub.stateDir);
-    this.log.info({ lm: m.lm, words: m.words, reused: m.reused, ms: Date.now() - started }, 'command model ready');
+    this.log.info({ lm: m.lm, grammar: m.grammar, words: m.words, reused: m.reused, ms: Date.now() - started }, 'command model ready');
+    // The engine is resolved after this (startStt, stt.engine=auto): the check runs whatever it will be.
     const missing = unsayable(set, this.config.stt.pocketsphinx.dict, this.log);
     if (missing.length) this.log.warn({ words: missing }, 'template words the pocketsphinx dictionary has no pronunciation for: the command model cannot hear them (add them to stt.pocketsphinx.dict, or say them another way)');
-    return { lm: m.lm };
+    return { lm: m.lm, grammar: m.grammar };
   }
 
   private publishStatus(): void {

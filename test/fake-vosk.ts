@@ -20,11 +20,19 @@ export function buildFakeVosk(opts: { old?: boolean } = {}): string {
   return out;
 }
 
-/** A directory that passes the hub's model check (am/, conf/); the fake loads any path. */
-export function fakeVoskModelDir(name = 'fake-vosk-model'): string {
+/**
+ * A directory that passes the hub's model check (am/, conf/); the fake loads any path.
+ * `graph`: empty files marking the model's graph as libvosk looks for it: `runtime` (graph/HCLr.fst and
+ * graph/Gr.fst, as the small models have) or `static` (graph/HCLG.fst).
+ */
+export function fakeVoskModelDir(name = 'fake-vosk-model', graph?: 'runtime' | 'static'): string {
   const dir = path.join(TMP, name);
   fs.mkdirSync(path.join(dir, 'am'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
+  if (graph) {
+    fs.mkdirSync(path.join(dir, 'graph'), { recursive: true });
+    for (const f of graph === 'runtime' ? ['HCLr.fst', 'Gr.fst'] : ['HCLG.fst']) fs.writeFileSync(path.join(dir, 'graph', f), '');
+  }
   return dir;
 }
 
@@ -62,6 +70,11 @@ export class FakeVosk {
   /** Sets the script recognizers created from now on follow (see the C file's header). */
   setScript(lines: string[]): void {
     fs.writeFileSync(this.script, lines.map((l) => `${l}\n`).join(''));
+  }
+
+  /** The grammar the last vosk_recognizer_new_grm was given. */
+  grammar(): string {
+    return fs.readFileSync(`${this.log}.grammar`, 'utf8');
   }
 
   lines(): string[] {

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isVoiceError } from '../common/errors';
-import { commandModel } from '../hub/intents/command-model';
+import { commandModel, MAX_GRAMMAR_PHRASES, voskGrammar } from '../hub/intents/command-model';
+import { sampleSentences } from '../hub/intents/arpa';
 import { BUILTIN_INTENTS, loadIntents, userIntentFiles } from '../hub/intents/load';
 import { Matcher } from '../hub/intents/match';
 import { runNode, TMP } from './helpers';
@@ -187,5 +188,51 @@ test('the command model is made once per set of files: the same files reuse it, 
   assert.notEqual(changed.lm, first.lm);
   assert.match(fs.readFileSync(changed.lm, 'utf8'), /\btoaster\b/);
   assert.ok(!fs.existsSync(first.lm), 'the old model is removed');
-  assert.deepEqual(fs.readdirSync(path.join(state, 'intents')), [path.basename(changed.lm)]);
+  assert.deepEqual(fs.readdirSync(path.join(state, 'intents')).sort(), [path.basename(changed.grammar), path.basename(changed.lm)].sort());
+});
+
+test('the command model\'s Vosk grammar: a JSON array of distinct phrases and "[unk]", beside the ARPA with the same name; reused and replaced with it', () => {
+  const dir = path.join(TMP, 'intents-grammar');
+  const state = path.join(TMP, 'intents-grammar-state');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'home.yaml');
+  fs.writeFileSync(file, 'lists:\n  name:\n    values:\n      - kettle\n');
+  const load = () => loadIntents([BUILTIN_INTENTS, ...userIntentFiles(dir)]);
+  const first = commandModel(load(), state);
+  assert.equal(first.grammar, first.lm.replace(/\.arpa$/, '.json'));
+  const phrases = JSON.parse(fs.readFileSync(first.grammar, 'utf8')) as unknown;
+  assert.ok(Array.isArray(phrases) && phrases.every((p) => typeof p === 'string' && p.trim() === p && p !== ''), 'strings, no empty ones');
+  assert.equal(phrases.at(-1), '[unk]');
+  assert.equal(new Set(phrases).size, phrases.length, 'no phrase twice');
+  assert.ok(phrases.length <= MAX_GRAMMAR_PHRASES + 1);
+  assert.ok(phrases.some((p) => / kettle\b/.test(p as string)), 'the list value is in a phrase');
+  assert.ok(phrases.includes('what time is it'), 'a built-in template');
+  // Reused when both files are there; a missing grammar (a model written before it existed) is made again.
+  const mtime = fs.statSync(first.grammar).mtimeMs;
+  const again = commandModel(load(), state);
+  assert.equal(again.reused, true);
+  assert.equal(again.grammar, first.grammar);
+  assert.equal(fs.statSync(again.grammar).mtimeMs, mtime);
+  fs.rmSync(first.grammar);
+  const remade = commandModel(load(), state);
+  assert.equal(remade.reused, false);
+  assert.ok(fs.existsSync(remade.grammar));
+  fs.writeFileSync(file, 'lists:\n  name:\n    values:\n      - toaster\n');
+  const changed = commandModel(load(), state);
+  assert.notEqual(changed.grammar, first.grammar);
+  assert.ok(!fs.existsSync(first.grammar), 'the old grammar is removed');
+  assert.ok((JSON.parse(fs.readFileSync(changed.grammar, 'utf8')) as string[]).some((p) => / toaster\b/.test(p)));
+});
+
+test('the Vosk grammar is bounded: past MAX_GRAMMAR_PHRASES fewer sentences are sampled per template, and every template keeps as many', () => {
+  const set = loadIntents([BUILTIN_INTENTS]);
+  const many = sampleSentences(set.graph, 60);
+  // As if the templates said far more: the same sentences with a distinct tail each.
+  const padded = Array.from({ length: MAX_GRAMMAR_PHRASES * 2 }, (_, i) => [...many[i % many.length], `x${i}`]);
+  const phrases = JSON.parse(voskGrammar(set.graph, padded)) as string[];
+  assert.ok(phrases.length <= MAX_GRAMMAR_PHRASES + 1, String(phrases.length));
+  assert.equal(phrases.at(-1), '[unk]');
+  assert.ok(!phrases.some((p) => / x\d+$/.test(p)), 'resampled, not cut');
+  // Halved once (60 -> 30 per template: about 1,100 distinct for the built-in templates).
+  assert.deepEqual(phrases, [...new Set(sampleSentences(set.graph, 30).map((s) => s.join(' ')))].concat('[unk]'));
 });

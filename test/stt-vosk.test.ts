@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
@@ -19,6 +20,8 @@ import { VoiceError } from '../common/errors';
 import { loadConfig } from '../common/config';
 import { type HubConfig, hubSchema } from '../config/hub';
 import { Hub } from '../hub/controller';
+import { commandModel } from '../hub/intents/command-model';
+import { BUILTIN_INTENTS, loadIntents, userIntentFiles } from '../hub/intents/load';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadVoskApi } from '../hub/stt/vosk-api';
 import { buildFakeVosk, FakeVosk, fakeVoskModelDir, resultJson } from './fake-vosk';
@@ -204,4 +207,146 @@ test('one model for every STT worker: vosk_model_new once for 3 workers and a re
   const lines = fake.lines();
   assert.equal(lines.filter((l) => l.startsWith('model_deleted')).length, 1);
   assert.ok(lines.findIndex((l) => l.startsWith('model_deleted')) > lines.lastIndexOf('vosk_recognizer_free'), 'after every recognizer was freed');
+});
+
+/** A command model made from one small intent file, as the hub makes it (hub/intents/command-model.ts). */
+function commandsFor(name: string): { lm: string; grammar: string } {
+  const dir = path.join(TMP, `${name}-intents`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'home.yaml'), 'intents:\n  KettleOn:\n    data:\n      - sentences: ["boil the kettle", "(start|stop) the fan"]\n');
+  const m = commandModel(loadIntents([BUILTIN_INTENTS, ...userIntentFiles(dir)]), path.join(TMP, `${name}-state`));
+  return { lm: m.lm, grammar: m.grammar };
+}
+
+/** A Vosk engine on the fake, loaded, with the command model `commands`; what it tells the hub's log goes to `notes`. */
+function grammarEngine(model: string, commands: { lm: string; grammar: string }, notes: string[]): VoskEngine {
+  const engine = new VoskEngine({ model, library: buildFakeVosk() }, undefined, commands, (level, msg) => notes.push(`${level} ${msg}`));
+  engine.load();
+  return engine;
+}
+
+const pcm = new Int16Array(1600);
+const ours = (words: { word: string; start: number; end: number }[]) => words.map((w) => ({ word: w.word, startMs: Math.round(w.start * 1000), endMs: Math.round(w.end * 1000) }));
+const partialJson = (words: { word: string; start: number; end: number }[]) => JSON.stringify({ partial: words.map((w) => w.word).join(' '), partial_result: words });
+
+test('a model with a runtime graph: a grammar recognizer on the templates\' phrases decodes the same audio, and its timed words are the partials\' and the final\'s commands', () => {
+  const fake = new FakeVosk('grammar');
+  fake.use();
+  const commands = commandsFor('grammar');
+  const heard = [{ word: 'boil', start: 0.3, end: 0.5 }, { word: 'the', start: 0.5, end: 0.6 }, { word: 'cattle', start: 0.6, end: 1.0 }];
+  const cmd = [{ word: 'boil', start: 0.3, end: 0.5 }, { word: 'the', start: 0.5, end: 0.6 }, { word: 'kettle', start: 0.6, end: 1.0 }];
+  const later = [{ word: '[unk]', start: 1.8, end: 2.1 }];
+  fake.setScript([
+    `partial ${partialJson(heard.slice(0, 2))}`,
+    `final ${resultJson(heard)}`,
+    `grm_partial ${partialJson(cmd.slice(0, 2))}`,
+    // The grammar recognizer endpoints on its own (after the 2nd chunk); what it said then stays in its words.
+    'grm_endpoint_at 2',
+    `grm_result ${resultJson(cmd)}`,
+    `grm_final ${resultJson(later)}`,
+  ]);
+  const notes: string[] = [];
+  const engine = grammarEngine(fakeVoskModelDir('fake-vosk-small', 'runtime'), commands, notes);
+  const rec = engine.createRecognizer();
+  const first = rec.accept(pcm);
+  assert.equal(first.partial, 'boil the');
+  assert.deepEqual(first.commands, ours(cmd.slice(0, 2)));
+  const second = rec.accept(pcm);
+  assert.equal(second.endpoint, false, 'the general recognizer\'s endpoint, not the grammar\'s');
+  assert.deepEqual(second.commands, ours(cmd));
+  assert.deepEqual(rec.accept(pcm).commands, [...ours(cmd), ...ours(cmd.slice(0, 2))], 'committed words stay before the next partial');
+  const fin = rec.final();
+  assert.equal(fin.text, 'boil the cattle');
+  assert.deepEqual(fin.commands, [...ours(cmd), ...ours(later)]);
+  // What libvosk was given: the grammar file, with the templates' phrases and [unk].
+  const made = fake.lines().filter((l) => l.startsWith('vosk_recognizer_new_grm '));
+  assert.equal(made.length, 1);
+  const given = JSON.parse(fake.grammar()) as string[];
+  assert.deepEqual(given, JSON.parse(fs.readFileSync(commands.grammar, 'utf8')));
+  for (const p of ['boil the kettle', 'start the fan', 'stop the fan', '[unk]']) assert.ok(given.includes(p), `${p} in ${JSON.stringify(given)}`);
+  assert.match(made[0], /rate=16000/);
+  assert.equal(fake.calls('vosk_recognizer_final_result grm'), 1);
+  rec.free();
+  engine.unload();
+  assert.ok(fake.lines().includes('vosk_recognizer_free grm'), 'the grammar recognizer is freed with the session');
+  assert.equal(fake.calls('model_deleted'), 1, 'no recognizer holds the model after unload');
+  assert.deepEqual(notes, []);
+});
+
+test('a model with a static graph (HCLG.fst): no grammar recognizer is made, the command model is not used, said once', () => {
+  const fake = new FakeVosk('grammar-static');
+  fake.use();
+  fake.setScript([`final ${resultJson([{ word: 'hello', start: 0.1, end: 0.4 }])}`]);
+  const notes: string[] = [];
+  const engine = grammarEngine(fakeVoskModelDir('fake-vosk-big', 'static'), commandsFor('grammar-static'), notes);
+  for (let i = 0; i < 2; i++) {
+    const rec = engine.createRecognizer();
+    assert.equal(rec.accept(pcm).commands, undefined);
+    const fin = rec.final();
+    assert.equal(fin.text, 'hello');
+    assert.equal(fin.commands, undefined);
+    rec.free();
+  }
+  engine.unload();
+  assert.equal(fake.calls('vosk_recognizer_new_grm'), 0);
+  assert.equal(notes.length, 1, notes.join('\n'));
+  assert.match(notes[0], /^info the command model is not used with this Vosk model: its graph is static \(HCLG\.fst\)/);
+});
+
+test('vosk_recognizer_new_grm returning NULL: sessions decode with the general recognizer alone, no throw, one warning, no second try', () => {
+  const fake = new FakeVosk('grammar-null');
+  fake.use();
+  fake.setScript(['grm_null 1', `final ${resultJson([{ word: 'boil', start: 0.3, end: 0.5 }, { word: 'the', start: 0.5, end: 0.6 }, { word: 'kettle', start: 0.6, end: 1.0 }])}`]);
+  const notes: string[] = [];
+  const engine = grammarEngine(fakeVoskModelDir('fake-vosk-small', 'runtime'), commandsFor('grammar-null'), notes);
+  for (let i = 0; i < 2; i++) {
+    const rec = engine.createRecognizer();
+    assert.equal(rec.accept(pcm).commands, undefined);
+    const fin = rec.final();
+    assert.equal(fin.text, 'boil the kettle');
+    assert.equal(fin.commands, undefined);
+    rec.free();
+  }
+  engine.unload();
+  assert.equal(fake.calls('vosk_recognizer_new_grm'), 1, 'the grammar is not tried again in this engine');
+  assert.deepEqual(notes, ['warn vosk_recognizer_new_grm failed (it returned NULL): the command model is not used, sessions decode with the general model alone']);
+  assert.equal(fake.calls('model_deleted'), 1);
+});
+
+test('the grammar recognizer failing mid-session (accept_waveform -1) is freed; the session goes on with the general recognizer', () => {
+  const fake = new FakeVosk('grammar-fail');
+  fake.use();
+  fake.setScript(['grm_fail_at 2', `grm_partial ${partialJson([{ word: 'boil', start: 0.3, end: 0.5 }])}`, `final ${resultJson([{ word: 'okay', start: 0.1, end: 0.4 }])}`]);
+  const notes: string[] = [];
+  const engine = grammarEngine(fakeVoskModelDir('fake-vosk-small', 'runtime'), commandsFor('grammar-fail'), notes);
+  const rec = engine.createRecognizer();
+  assert.deepEqual(rec.accept(pcm).commands, [{ word: 'boil', startMs: 300, endMs: 500 }]);
+  assert.equal(rec.accept(pcm).commands, undefined);
+  assert.ok(fake.lines().includes('vosk_recognizer_free grm'), 'freed when it failed');
+  const fin = rec.final();
+  assert.equal(fin.text, 'okay');
+  assert.equal(fin.commands, undefined);
+  rec.free();
+  engine.unload();
+  assert.equal(notes.length, 1, notes.join('\n'));
+  assert.match(notes[0], /^warn the grammar recognizer failed while decoding/);
+  assert.equal(fake.calls('model_deleted'), 1);
+});
+
+test('through the hub: the controller hands the command model\'s grammar to Vosk, and the grammar recognizer\'s command is the transcript', async (t) => {
+  const fake = new FakeVosk('grammar-hub');
+  const dir = path.join(TMP, 'grammar-hub-intents');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'home.yaml'), 'intents:\n  KettleOn:\n    data:\n      - sentences: ["boil the kettle"]\n');
+  const heard = [{ word: 'boil', start: 0.3, end: 0.5 }, { word: 'the', start: 0.5, end: 0.6 }, { word: 'cattle', start: 0.6, end: 1.0 }];
+  const cmd = [{ word: 'boil', start: 0.3, end: 0.5 }, { word: 'the', start: 0.5, end: 0.6 }, { word: 'kettle', start: 0.6, end: 1.0 }];
+  fake.setScript([`final ${resultJson(heard)}`, `grm_final ${resultJson(cmd)}`]);
+  const { col, sat } = await vosk(t, fake, ['--stt-vosk-model', fakeVoskModelDir('fake-vosk-small', 'runtime'), '--intents-enabled', 'true', '--intents-dir', dir, '--intents-end-of-command-ms', '0']);
+  const sid = await session(sat, 'pantry', 5);
+  await stop(sat, 'pantry', sid);
+  const fin = jsonOf(await col.next(about(sid, 'voice/satellite/pantry/transcript'), 10000));
+  assert.equal(fin.text, 'boil the kettle');
+  assert.equal(fin.decoder, 'commands');
+  assert.equal(fake.calls('vosk_recognizer_new_grm'), 1, fake.lines().join('\n'));
+  assert.ok((JSON.parse(fake.grammar()) as string[]).includes('boil the kettle'), 'the grammar has the user\'s template');
 });

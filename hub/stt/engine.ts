@@ -93,10 +93,12 @@ export interface SttSettings {
   vosk: { model: string; library: string };
   pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
   /**
-   * The command model: a language model of the intent templates (hub/intents/arpa.ts, ARPA text), decoded
-   * beside the general one (pocketsphinx); the hub takes its words when they are a command (docs/intents.md).
+   * The command model, decoded beside the general one; the hub takes its words when they are a command
+   * (docs/intents.md). `lm`: a language model of the intent templates (hub/intents/arpa.ts, ARPA text), for
+   * pocketsphinx. `grammar`: the same templates' phrases as libvosk's grammar (a JSON array of strings), for
+   * Vosk models with a runtime graph.
    */
-  commands?: { lm: string };
+  commands?: { lm: string; grammar?: string };
   /**
    * Semantic end of speech (intents.endOfCommandMs): a partial is also posted once this much audio has been
    * decoded past the last word, so the hub decides on decoded audio, not on the clock.

@@ -17,6 +17,8 @@ export type FromWorker =
   /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model); `warnings`: SttEngine.warnings. */
   | { type: 'ready'; engine: string; shared?: SharedModel; warnings?: string[] }
   | { type: 'load-error'; code: string; message: string }
+  /** Something the engine says for the hub's log (the pool logs each message once). */
+  | { type: 'notice'; level: 'info' | 'warn'; msg: string; fields?: Record<string, unknown> }
   | { type: 'partial'; sid: string; words: Word[]; endpoint: boolean; audioMs: number; commands?: Word[] }
   | { type: 'final'; sid: string; words: Word[]; confidence?: number; decodeMs: number; commands?: Word[] }
   | { type: 'error'; sid: string; code: string; message: string }

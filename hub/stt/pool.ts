@@ -76,6 +76,8 @@ export class SttPool implements Stt {
   private readonly replacing = new Set<Promise<void>>();
   /** The model every worker uses, loaded by the first (engines that share one). */
   private shared: SharedModel | undefined;
+  /** Engine notices already logged (FromWorker 'notice'). */
+  private readonly notices = new Set<string>();
   engineName = '';
 
   /** `warm`: sessions the pool can decode at once without loading anything, spread over the workers (at least one each). */
@@ -135,6 +137,12 @@ export class SttPool implements Stt {
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));
           void worker.terminate();
+        } else if (m.type === 'notice') {
+          // Every worker's engine says the same things: each once per pool.
+          if (!this.notices.has(m.msg)) {
+            this.notices.add(m.msg);
+            this.log[m.level](m.fields ?? {}, m.msg);
+          }
         } else if (m.type === 'stats') {
           slot.stats.get(m.id)?.(m);
           slot.stats.delete(m.id);
@@ -168,7 +176,7 @@ export class SttPool implements Stt {
     });
   }
 
-  private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' } | { type: 'stats' }>): void {
+  private dispatch(slot: Slot, m: Exclude<FromWorker, { type: 'ready' } | { type: 'load-error' } | { type: 'stats' } | { type: 'notice' }>): void {
     const ev = slot.sessions.get(m.sid);
     if (!ev) return;
     if (m.type === 'partial') ev.partial(m.words, m.endpoint, m.audioMs, m.commands);

@@ -29,6 +29,7 @@ const SIGNATURES = {
   vosk_model_new: 'VoskModel *vosk_model_new(const char *model_path)',
   vosk_model_free: 'void vosk_model_free(VoskModel *model)',
   vosk_recognizer_new: 'VoskRecognizer *vosk_recognizer_new(VoskModel *model, float sample_rate)',
+  vosk_recognizer_new_grm: 'VoskRecognizer *vosk_recognizer_new_grm(VoskModel *model, float sample_rate, const char *grammar)',
   vosk_recognizer_free: 'void vosk_recognizer_free(VoskRecognizer *recognizer)',
   vosk_recognizer_set_words: 'void vosk_recognizer_set_words(VoskRecognizer *recognizer, int words)',
   vosk_recognizer_set_partial_words: 'void vosk_recognizer_set_partial_words(VoskRecognizer *recognizer, int partial_words)',

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { VoiceError } from '../../common/errors';
 import { type AcceptResult, type FinalResult, type Recognizer, type SharedModel, type SttEngine, type SttSettings, textOf, type Word } from './engine';
 import { addressOf, loadVoskApi, type VoskApi } from './vosk-api';
+import { VoskHandle } from './vosk-handle';
 
 export { defaultVoskLibrary } from './vosk-api';
 
@@ -20,83 +21,76 @@ export function looksLikeVoskModel(dir: string): boolean {
   }
 }
 
-/** A word of a Vosk result with set_words / set_partial_words on: times in seconds from the recognizer's first sample. */
-interface VoskWord {
-  word?: string;
-  start?: number;
-  end?: number;
-  conf?: number;
-}
-
-const ms = (s: number | undefined) => (typeof s === 'number' ? Math.round(s * 1000) : undefined);
-
-/** Vosk's timed words as ours; a result without them (an old libvosk) yields its text's words, untimed. */
-function timed(words: VoskWord[] | undefined, text: string | undefined): Word[] {
-  if (words && words.length > 0) return words.map((w) => ({ word: w.word ?? '', startMs: ms(w.start), endMs: ms(w.end) }));
-  return (text ?? '').split(/\s+/).filter(Boolean).map((word) => ({ word }));
+/** The handle of libvosk's Recognizer; where its grammar comes from, and what to do when it fails. */
+interface CommandSource {
+  make(): VoskHandle | undefined;
+  failed(err: unknown): void;
 }
 
 /**
- * One session's recognizer. libvosk endpoints mid-stream (accept_waveform
- * returns 1 after speech and a pause) and decodes on: there the utterance is
- * taken with vosk_recognizer_result, which finalises only the decoder's
- * lattice and keeps the feature pipeline and speaker adaptation (ivectors)
- * running. vosk_recognizer_final_result flushes and tears both down, so it
- * is called once, at the session's end. libvosk counts word times from the
- * recognizer's first sample across endpoints (recognizer.cc adds the
- * frames and samples decoded before), so each segment's words are taken as
- * they are, and the session's words are every segment's, in order.
+ * One session's recognizers: the general one, and beside it (when the engine
+ * has the command model as a grammar) a grammar recognizer fed the same
+ * audio, whose words are the result's `commands`. The grammar recognizer
+ * failing only drops the command model from the session.
  */
 class VoskRecognizer implements Recognizer {
-  private handle: unknown;
-  /** Words of the utterances Vosk already finished (it endpoints and goes on). */
-  private committed: Word[] = [];
-  private confs: number[] = [];
+  private readonly general: VoskHandle;
+  private commands: VoskHandle | undefined;
 
   constructor(
-    private readonly api: VoskApi,
+    api: VoskApi,
     model: unknown,
+    private readonly source?: CommandSource,
   ) {
-    this.handle = api.vosk_recognizer_new(model, 16000);
-    if (!this.handle) throw new VoiceError('VOICE_STT_FAILED', 'vosk_recognizer_new returned NULL');
-    api.vosk_recognizer_set_words(this.handle, 1);
-    api.vosk_recognizer_set_partial_words(this.handle, 1);
+    const handle: unknown = api.vosk_recognizer_new(model, 16000);
+    if (!handle) throw new VoiceError('VOICE_STT_FAILED', 'vosk_recognizer_new returned NULL');
+    this.general = new VoskHandle(api, handle);
+    this.commands = source?.make();
   }
 
   accept(pcm: Int16Array): AcceptResult {
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const rc = this.api.vosk_recognizer_accept_waveform(this.handle, bytes, bytes.length) as number;
-    // -1: an exception inside libvosk (a Kaldi error); what the recognizer holds is not to be trusted.
-    if (rc < 0) throw new VoiceError('VOICE_STT_FAILED', 'libvosk failed while decoding (vosk_recognizer_accept_waveform returned -1, an exception inside libvosk); the session is ended');
-    const endpoint = rc === 1;
-    if (endpoint) {
-      // Vosk finished an utterance: keep its words, the recognizer continues with the next one.
-      this.take(this.api.vosk_recognizer_result(this.handle) as string);
-      return { partial: textOf(this.committed), endpoint: true, words: [...this.committed] };
-    }
-    const p = JSON.parse((this.api.vosk_recognizer_partial_result(this.handle) as string) || '{}') as { partial?: string; partial_result?: VoskWord[] };
-    const words = [...this.committed, ...timed(p.partial_result, p.partial)];
-    return { partial: textOf(words), endpoint: false, words };
-  }
-
-  private take(json: string): void {
-    const r = JSON.parse(json || '{}') as { text?: string; result?: VoskWord[] };
-    this.committed.push(...timed(r.result, r.text));
-    for (const w of r.result ?? []) if (typeof w.conf === 'number') this.confs.push(w.conf);
+    const { endpoint, words } = this.general.accept(bytes);
+    return { partial: textOf(words), endpoint, words, commands: this.command((c) => c.accept(bytes).words) };
   }
 
   final(): FinalResult {
-    this.take(this.api.vosk_recognizer_final_result(this.handle) as string);
-    const confidence = this.confs.length ? this.confs.reduce((a, b) => a + b, 0) / this.confs.length : undefined;
-    return { text: textOf(this.committed), confidence, words: [...this.committed] };
+    const { words, confidence } = this.general.final();
+    return { text: textOf(words), confidence, words, commands: this.command((c) => c.final().words) };
+  }
+
+  /** The grammar recognizer's words, or none once it failed (it is then freed, and the session goes on without it). */
+  private command(f: (c: VoskHandle) => Word[]): Word[] | undefined {
+    if (!this.commands) return undefined;
+    try {
+      return f(this.commands);
+    } catch (err) {
+      this.commands.free();
+      this.commands = undefined;
+      this.source?.failed(err);
+      return undefined;
+    }
   }
 
   free(): void {
-    if (!this.handle) return;
-    this.api.vosk_recognizer_free(this.handle);
-    this.handle = null;
+    this.general.free();
+    this.commands?.free();
+    this.commands = undefined;
   }
 }
+
+/** What kind of decoding graph a Vosk model has, as libvosk looks for it (graph/ in the current layout, the top directory in the old one). */
+export function voskGraph(dir: string): 'runtime' | 'static' | 'none' {
+  for (const d of [path.join(dir, 'graph'), dir]) {
+    // libvosk loads HCLG.fst when there is one, and only otherwise HCLr.fst and Gr.fst (model.cc).
+    if (fs.existsSync(path.join(d, 'HCLG.fst'))) return 'static';
+    if (fs.existsSync(path.join(d, 'HCLr.fst')) && fs.existsSync(path.join(d, 'Gr.fst'))) return 'runtime';
+  }
+  return 'none';
+}
+
+/** A message from an engine for the hub's log (engines run in worker threads, which have no logger). */
+export type EngineNotice = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 
 /**
  * The engine in one worker thread. Its model is its own (loaded here), or the
@@ -113,9 +107,16 @@ export class VoskEngine implements SttEngine {
   /** Whether unload() frees the model: only one this engine loaded and did not hand over. */
   private owned = false;
 
+  /** The command model as libvosk's grammar (JSON text), while it is used; null without one or once it failed. */
+  private grammar: string | null = null;
+  /** Whether a grammar recognizer failing mid-session was logged (once per engine). */
+  private decodeFailureLogged = false;
+
   constructor(
     private readonly settings: SttSettings['vosk'],
     private readonly shared?: SharedModel,
+    private readonly commands?: SttSettings['commands'],
+    private readonly notice: EngineNotice = () => {},
   ) {}
 
   load(): void {
@@ -123,6 +124,7 @@ export class VoskEngine implements SttEngine {
       if (this.shared.engine !== this.name) throw new VoiceError('VOICE_STT_FAILED', `a ${this.shared.engine} model cannot be shared with the vosk engine`);
       this.api = loadVoskApi(this.settings.library);
       this.model = this.shared.address;
+      this.loadGrammar(path.resolve(this.settings.model));
       return;
     }
     const dir = path.resolve(this.settings.model);
@@ -134,11 +136,62 @@ export class VoskEngine implements SttEngine {
     this.model = this.api.vosk_model_new(dir);
     if (!this.model) throw new VoiceError('VOICE_STT_MODEL_INVALID', `libvosk could not load the model at ${dir}; it is corrupt or not a Vosk model`, { path: dir });
     this.owned = true;
+    this.loadGrammar(dir);
+  }
+
+  /**
+   * Takes the command model's grammar (settings.commands.grammar) when the
+   * model can use one. libvosk builds a grammar's graph only on a model with
+   * a runtime graph (HCLr.fst and Gr.fst: the small models); on one with a
+   * static HCLG.fst it warns and decodes with the full graph, which would
+   * only duplicate the general recognizer. Never fails the engine's start.
+   */
+  private loadGrammar(dir: string): void {
+    const file = this.commands?.grammar;
+    if (!file) return;
+    const graph = voskGraph(dir);
+    if (graph !== 'runtime') {
+      const why = graph === 'static' ? 'its graph is static (HCLG.fst)' : 'no graph (HCLr.fst and Gr.fst) was found in it';
+      this.notice('info', `the command model is not used with this Vosk model: ${why}; libvosk decodes a grammar only with a model that has a runtime graph (graph/HCLr.fst and graph/Gr.fst, as the small models have)`, { model: dir });
+      return;
+    }
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      const phrases: unknown = JSON.parse(text);
+      // libvosk dereferences a graph it never built when given an empty list: never hand it one.
+      if (!Array.isArray(phrases) || phrases.length === 0 || !phrases.every((p) => typeof p === 'string' && p.trim() !== '')) throw new Error('not a non-empty JSON array of phrases');
+      this.grammar = text;
+    } catch (err) {
+      this.notice('warn', `the command model's Vosk grammar could not be read (${(err as Error).message}): sessions decode with the general model alone`, { grammar: file });
+    }
+  }
+
+  /** A grammar recognizer for a new session, or none (no grammar, or libvosk refused it: then never again in this engine). */
+  private grammarRecognizer(): VoskHandle | undefined {
+    if (!this.api || !this.grammar) return undefined;
+    let handle: unknown = null;
+    let why = 'it returned NULL';
+    try {
+      handle = this.api.vosk_recognizer_new_grm(this.model, 16000, this.grammar);
+    } catch (err) {
+      why = `it threw: ${(err as Error).message}`;
+    }
+    if (handle) return new VoskHandle(this.api, handle);
+    this.grammar = null;
+    this.notice('warn', `vosk_recognizer_new_grm failed (${why}): the command model is not used, sessions decode with the general model alone`, { grammar: this.commands?.grammar });
+    return undefined;
   }
 
   createRecognizer(): Recognizer {
     if (!this.api || !this.model) throw new VoiceError('VOICE_STT_FAILED', 'Vosk engine not loaded');
-    return new VoskRecognizer(this.api, this.model);
+    return new VoskRecognizer(this.api, this.model, {
+      make: () => this.grammarRecognizer(),
+      failed: (err) => {
+        if (this.decodeFailureLogged) return;
+        this.decodeFailureLogged = true;
+        this.notice('warn', `the grammar recognizer failed while decoding (${(err as Error).message}): that session goes on with the general model alone`);
+      },
+    });
   }
 
   shareModel(): SharedModel {

@@ -15,7 +15,7 @@ if (!port) throw new Error('hub/stt/worker.js must run as a worker thread');
 
 const post = (m: FromWorker) => port.postMessage(m);
 const { settings, shared, warm } = workerData as { settings: SttSettings; shared?: SharedModel; warm: number };
-const engine = createEngine(settings, shared);
+const engine = createEngine(settings, shared, (level, msg, fields) => post({ type: 'notice', level, msg, fields }));
 
 /** Decoded audio after which a partial is posted even if its text did not change, ms. */
 const PROGRESS_MS = 1000;
