@@ -52,12 +52,14 @@ test('pocketsphinx with a missing library is VOICE_STT_LIBRARY_MISSING', () => {
 test('pocketsphinx with a command model it cannot read: a warning, and sessions decode with the general model alone', () => {
   const bad = path.join(TMP, 'not-an-arpa.arpa');
   fs.writeFileSync(bad, 'this is not an ARPA language model\n');
-  const engine = new PocketsphinxEngine(config.stt.pocketsphinx, { lm: bad });
+  const notices: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const engine = new PocketsphinxEngine(config.stt.pocketsphinx, { lm: bad }, (level, msg, fields) => notices.push({ level, msg, fields }));
   engine.load();
   try {
-    const warnings = engine.warnings();
-    assert.equal(warnings.length, 1, JSON.stringify(warnings));
-    assert.match(warnings[0], /command model at .*not-an-arpa\.arpa could not be loaded.*general model alone/);
+    assert.equal(notices.length, 1, JSON.stringify(notices));
+    assert.equal(notices[0].level, 'warn');
+    assert.match(notices[0].msg, /command model could not be loaded.*general model alone/);
+    assert.equal(notices[0].fields?.lm, bad);
     assert.equal(engine.stats.commands, undefined, 'no command-model bank');
     const rec = engine.createRecognizer();
     const pcm = Buffer.concat([speak('what time is it'), silence(500)]);

@@ -4,6 +4,9 @@
  * shares it), then one Recognizer per live session.
  * All calls are synchronous native calls; the worker keeps them off the main loop.
  */
+/** Where an engine (in its worker thread, without a logger) sends what the hub's log should say; the pool logs each message once. */
+export type EngineNotice = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+
 /** One recognised word and where it lies, ms from the recognizer's first sample (absent when the engine gave no timings). */
 export interface Word {
   word: string;
@@ -67,11 +70,6 @@ export interface SttEngine {
    * model) need not implement it.
    */
   warm?(n: number): void;
-  /**
-   * What load() found worth a warning without failing (a command model the engine could not load: sessions
-   * decode with the general model alone). The pool logs each once per worker.
-   */
-  warnings?(): string[];
   /** Decoders it holds, live and idle (diagnostics: a test checks none is made on the hot path). */
   decoders?(): number;
   unload(): void;

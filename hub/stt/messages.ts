@@ -14,8 +14,8 @@ export type ToWorker =
   | { type: 'shutdown'; freeSharedModel?: boolean };
 
 export type FromWorker =
-  /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model); `warnings`: SttEngine.warnings. */
-  | { type: 'ready'; engine: string; shared?: SharedModel; warnings?: string[] }
+  /** `shared`: the model this worker loaded, handed to the pool (the first worker of an engine that shares its model); */
+  | { type: 'ready'; engine: string; shared?: SharedModel }
   | { type: 'load-error'; code: string; message: string }
   /** Something the engine says for the hub's log (the pool logs each message once). */
   | { type: 'notice'; level: 'info' | 'warn'; msg: string; fields?: Record<string, unknown> }

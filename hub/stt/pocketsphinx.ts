@@ -11,7 +11,7 @@ import { VoiceError } from '../../common/errors';
 import { loadApi, type PsApi } from './ps-api';
 import { getMean } from './ps-cmn';
 import { canShareLm, SharedLm } from './ps-lm';
-import { type AcceptResult, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf } from './engine';
+import { type AcceptResult, type EngineNotice, type FinalResult, type Recognizer, type SttEngine, type SttSettings, textOf } from './engine';
 import { PsStream, type StreamOwner } from './ps-stream';
 
 const SAMPLES_PER_MS = 16;
@@ -93,13 +93,13 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
   private readonly general: Bank = { model: 'general', shared: null, idle: [], live: 0 };
   /** Decoders on the command model (settings.commands); none without one. */
   private commands: Bank | null = null;
-  private readonly warned: string[] = [];
   /** The cepstral mean the latest session ended with (ps_end_utt updates it); null until one has. */
   latestMean: Float32Array | null = null;
 
   constructor(
     private readonly settings: SttSettings['pocketsphinx'],
     private readonly commandModel?: SttSettings['commands'],
+    private readonly notice: EngineNotice = () => {},
   ) {}
 
   load(): void {
@@ -128,12 +128,8 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     } catch (err) {
       for (const d of bank.idle) (this.api as PsApi).ps_free(d);
       bank.shared?.free();
-      this.warned.push(`the command model at ${lm} could not be loaded (${(err as Error).message}); sessions decode with the general model alone`);
+      this.notice('warn', 'the command model could not be loaded: sessions decode with the general model alone', { lm, err: (err as Error).message });
     }
-  }
-
-  warnings(): string[] {
-    return [...this.warned];
   }
 
   private sharedLm(lm: string): SharedLm {

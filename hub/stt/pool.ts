@@ -132,7 +132,6 @@ export class SttPool implements Stt {
           ready = true;
           this.engineName = m.engine;
           this.shared ??= m.shared;
-          for (const w of m.warnings ?? []) this.log.warn({ engine: m.engine }, w);
           resolve(slot);
         } else if (m.type === 'load-error') {
           reject(new VoiceError(asCode(m.code), m.message));

@@ -1,7 +1,7 @@
 import { CrashTestEngine } from './crash-test';
-import type { SharedModel, SttEngine, SttSettings } from './engine';
+import type { EngineNotice, SharedModel, SttEngine, SttSettings } from './engine';
 import { PocketsphinxEngine } from './pocketsphinx';
-import { type EngineNotice, VoskEngine } from './vosk';
+import { VoskEngine } from './vosk';
 
 /**
  * Builds the engine a worker runs. The choice (`auto` included) is made once,
@@ -18,6 +18,6 @@ export function createEngine(settings: SttSettings, shared?: SharedModel, notice
     case 'crash-test':
       return new CrashTestEngine(settings.pocketsphinx, (settings.generation ?? 0) === 0);
     default:
-      return new PocketsphinxEngine(settings.pocketsphinx, settings.commands);
+      return new PocketsphinxEngine(settings.pocketsphinx, settings.commands, notice);
   }
 }

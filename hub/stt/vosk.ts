@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VoiceError } from '../../common/errors';
-import { type AcceptResult, type FinalResult, type Recognizer, type SharedModel, type SttEngine, type SttSettings, textOf, type Word } from './engine';
+import { type AcceptResult, type EngineNotice, type FinalResult, type Recognizer, type SharedModel, type SttEngine, type SttSettings, textOf, type Word } from './engine';
 import { addressOf, loadVoskApi, type VoskApi } from './vosk-api';
 import { VoskHandle } from './vosk-handle';
 
@@ -89,8 +89,6 @@ export function voskGraph(dir: string): 'runtime' | 'static' | 'none' {
   return 'none';
 }
 
-/** A message from an engine for the hub's log (engines run in worker threads, which have no logger). */
-export type EngineNotice = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 
 /**
  * The engine in one worker thread. Its model is its own (loaded here), or the

@@ -36,7 +36,7 @@ try {
   engine.load();
   engine.warm?.(warm);
   // The pool's first worker hands the model it loaded to the pool, which gives it to the others.
-  post({ type: 'ready', engine: engine.name, shared: shared ? undefined : engine.shareModel?.(), warnings: engine.warnings?.() });
+  post({ type: 'ready', engine: engine.name, shared: shared ? undefined : engine.shareModel?.() });
 } catch (err) {
   const e = toVoiceError(err, 'VOICE_STT_FAILED');
   post({ type: 'load-error', code: e.code, message: e.message });
