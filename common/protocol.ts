@@ -34,6 +34,8 @@ export function topics(root: string) {
     transcript: (id: string) => `${sat(id)}/transcript`,
     intent: (id: string) => `${sat(id)}/intent`,
     intentNone: (id: string) => `${sat(id)}/intent/none`,
+    timer: (id: string) => `${sat(id)}/timer`,
+    timers: (id: string) => `${sat(id)}/timers`,
     error: (id: string) => `${sat(id)}/error`,
     command: (id: string) => `${sat(id)}/command`,
     handled: (id: string) => `${sat(id)}/handled`,
@@ -75,6 +77,8 @@ const SATELLITE_TOPICS = {
   'transcript/partial': 'transcriptPartial',
   intent: 'intent',
   'intent/none': 'intentNone',
+  timer: 'timer',
+  timers: 'timers',
   reply: 'reply',
   'reply/partial': 'replyPartial',
 } as const;
@@ -419,8 +423,8 @@ export interface ReplyPayload {
   satellite: string;
   room: string;
   text: string;
-  /** Who wrote the text: the LLM, an automation's claim, an announcement, or the hub's intent responses (a built-in answer, or the unhandled sentence). */
-  source: 'llm' | 'automation' | 'announce' | 'intent';
+  /** Who wrote the text: the LLM, an automation's claim, an announcement, the hub's intent responses (a built-in answer, or the unhandled sentence), or a finished timer's ringing. */
+  source: 'llm' | 'automation' | 'announce' | 'intent' | 'timer';
   model?: string;
   /** Set when the reply ended early: aborted (stop, barge-in) or an error code. */
   aborted?: boolean;

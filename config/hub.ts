@@ -143,6 +143,15 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
       default: 0.75,
     },
   },
+  timers: {
+    enabled: {
+      doc: 'The hub keeps timers (with intents.enabled): it answers the timer intents itself (start, cancel one or all, pause, resume, add or remove time, time left), several per satellite, optionally named; publishes them on .../timer and, retained, .../timers; keeps them in hub.stateDir/timers.json across restarts; and rings a finished timer on the satellite that started it (docs/intents.md, Timers). false: the timer intents are only published, for an automation to claim.',
+      format: Boolean,
+      default: true,
+    },
+    max: { doc: 'Most timers one satellite may have at once; one more is refused with a spoken answer.', format: positiveInt('positiveInt'), default: 10 },
+    ringLimitS: { doc: "How long a finished timer rings (the alarm, then its name, then the alarm every ~2 s) unless stopped sooner: the satellite's stop command, its wake word, or any new reply.", format: positiveInt('positiveInt'), default: 60 },
+  },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
     handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it (or its intent) on .../handled before the hub answers it itself: an intent's unhandled response, or the LLM for a transcript that matched no intent (docs/intents.md, Routing). Built-in intents (time, date, nevermind) do not wait. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
@@ -190,9 +199,17 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   hub: {
     name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
     stateDir: {
-      doc: "Directory the hub keeps its state in (created 0700): identities.json, the identities that may use the embedded broker with their roles, rooms and scrypt-hashed secrets, and hub.secret, the hub's own secret, made at its first start (both 0600). The systemd unit sets /var/lib/voice-hub.",
+      doc: "Directory the hub keeps its state in (created 0700): identities.json, the identities that may use the embedded broker with their roles, rooms and scrypt-hashed secrets, and hub.secret, the hub's own secret, made at its first start (both 0600); timers.json, the timers (timers.enabled); intents/, the command model. The systemd unit sets /var/lib/voice-hub.",
       format: String,
       default: 'state',
+    },
+    timeZone: {
+      doc: 'Time zone the hub tells the time and date in (an IANA name: Europe/Berlin, America/New_York). Empty: the system\'s (TZ, /etc/localtime).',
+      format: (v: unknown) => {
+        if (typeof v !== 'string') throw new Error('must be a string');
+        if (v !== '') new Intl.DateTimeFormat('en-US', { timeZone: v });
+      },
+      default: '',
     },
     statusIntervalS: { doc: "Seconds between refreshes of the hub's retained status (voice/hub/status), so its eventLoop figures stay current; 0 publishes it only when the hub (re)connects to the broker.", format: nonNegativeInt('nonNegativeInt'), default: 60 },
     eventLoopWindowS: { doc: "Seconds of the hub's main event-loop delay summarized by eventLoop in its status (p50, p99, max): a rolling window that moves in halves, so the figures cover between half of it and all of it.", format: positiveInt('positiveInt'), default: 60 },
@@ -221,6 +238,7 @@ export interface HubConfig {
   arbitration: { enabled: boolean; windowMs: number; lateMs: number; tieDb: number };
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   intents: { enabled: boolean; dir: string; commandModel: boolean; endOfCommandMs: number; minConfidence: number };
+  timers: { enabled: boolean; max: number; ringLimitS: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;
@@ -241,5 +259,5 @@ export interface HubConfig {
     flite: { binary: string; voice: string };
   };
   log: { level: string };
-  hub: { name: string; stateDir: string; statusIntervalS: number; eventLoopWindowS: number };
+  hub: { name: string; stateDir: string; timeZone: string; statusIntervalS: number; eventLoopWindowS: number };
 }

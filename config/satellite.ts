@@ -57,7 +57,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     sink: { doc: 'Where replies are played: speaker (naudiodon/PortAudio), command (raw s16le on stdin, e.g. aplay) or file (WAV files in playback.dir, for tests).', format: ['speaker', 'command', 'file'], default: 'speaker' },
     device: { doc: 'speaker: PortAudio output device id or a substring of its name; -1 or empty for the default.', format: String, default: '-1' },
     command: { doc: 'command: the playback command line; {rate} is replaced by the stream sample rate.', format: String, default: 'aplay -q -t raw -f S16_LE -c 1 -r {rate}' },
-    dir: { doc: 'file: directory for <sessionId>.wav files.', format: String, default: '/tmp/voice-satellite-playback' },
+    dir: { doc: 'file: directory for <sessionId>.wav files, each with <sessionId>.json beside it (startedAt and endedAt, epoch ms; how: ended or stopped; playedMs).', format: String, default: '/tmp/voice-satellite-playback' },
     bufferMs: { doc: 'Jitter buffer: audio collected before playback starts (or until the stream ends).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
   },
   privacy: {

@@ -64,6 +64,8 @@ export interface HubEvents {
   reply: [ReplyPayload];
   played: [{ satellite: string; played: PlayedPayload }];
   command: [{ satellite: string; command: CommandPayload }];
+  /** A finished timer rings on its satellite: the alarm, then `text` (hub/timers; the reply manager plays it). */
+  ring: [{ satellite: string; text: string; timerId: string }];
   /** Something asks for text to be spoken on satellites (announcements). */
   speak: [{ satellites: string[]; text: string; source: ReplyPayload['source'] }];
 }

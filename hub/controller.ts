@@ -29,6 +29,7 @@ import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
 import { Intents } from './intents/feature';
 import { commandModel, unsayable } from './intents/command-model';
+import { Timers } from './timers/feature';
 import { BUILTIN_INTENTS, type IntentSet, loadIntents, sentenceCount, userIntentFiles } from './intents/load';
 import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
@@ -57,6 +58,7 @@ export class Hub {
   replies?: ReplyManager;
   /** Understanding: final transcripts matched to intents (intents.*). */
   intents?: Intents;
+  timers?: Timers;
   /** Cross-room wake arbitration (arbitration.enabled). */
   arbitration?: Arbitration;
   /** The URL clients use to reach the hub's broker. */
@@ -104,6 +106,7 @@ export class Hub {
       const satellites = Object.fromEntries(this.registry.all().filter((x) => x.arbitration.wins + x.arbitration.losses > 0).map((x) => [x.id, x.arbitration]));
       p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites };
       p.intents = { enabled: this.config.intents.enabled, ...this.intents?.summary() };
+      p.timers = { enabled: this.timers !== undefined, ...this.timers?.summary() };
     }
     return JSON.stringify(p);
   }
@@ -157,6 +160,8 @@ export class Hub {
     this.intents = new Intents(child('intents'), intentSet);
     this.sessions = new SessionManager(child('sessions'), this.admission, this.arbitration, this.intents);
     this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions, this.intents];
+    // Timers answer intents: without templates there is nothing to set one with.
+    if (intentSet && c.timers.enabled) this.features.push((this.timers = new Timers(child('timers'), this.intents)));
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
       this.features.push(this.replies, new Announcements(child('announce')));

@@ -407,13 +407,14 @@ test('the room: in a block that fills the area from the room, a device named sti
   assert.equal(new Intents(ctx()).understand('toggle the lights', 's', 'kitchen'), undefined);
 });
 
-test('render: placeholders filled, missing ones dropped, no space left before punctuation', () => {
+test('render: placeholders filled, missing ones dropped, no space left before punctuation, a capital first', () => {
   assert.equal(render('It is {time}.', { time: '3:05 PM' }), 'It is 3:05 PM.');
   assert.equal(render('Turned off {name} in the {area}!', { name: 'the lamp', area: 'kitchen' }), 'Turned off the lamp in the kitchen!');
   assert.equal(render('Nothing is set up, so {item} was not added.', {}), 'Nothing is set up, so was not added.');
   assert.equal(render('Turned off {name} .', {}), 'Turned off.');
   assert.equal(render('{a} , {b} ? Done {c} !', { b: 'yes' }), ', yes? Done!');
-  assert.equal(render('  {greeting}   there  ', { greeting: 'hello' }), 'hello there');
+  assert.equal(render('  {greeting}   there  ', { greeting: 'hello' }), 'Hello there', 'a sentence starts with a capital');
+  assert.equal(render('{timer} is paused.', { timer: 'the pasta timer' }), 'The pasta timer is paused.');
   assert.equal(render('', { time: 'x' }), '');
 });
 

@@ -4,7 +4,7 @@
  * .../intent/none when nothing matched. The bus hears `intent`, and
  * `understood` tells the reply manager where the transcript goes
  * (docs/intents.md, "Routing"):
- *   - a built-in intent (builtins.ts): its answer, at once;
+ *   - a built-in intent (builtins.ts, or a feature's: answer()): its answer, at once;
  *   - any other intent: an automation's claim within reply.handledWaitMs,
  *     else its unhandled response (never the LLM, which would pretend),
  *     unless the intent says `unclaimed: llm`;
@@ -14,7 +14,7 @@
 import type { IntentNonePayload, IntentPayload, IntentSlot } from '../../common/intent';
 import { now, type TranscriptPayload } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
-import { BUILTINS, render } from './builtins';
+import { BUILTINS, type BuiltinHandler, render } from './builtins';
 import { type IntentSet, sentenceCount } from './load';
 import { Matcher } from './match';
 
@@ -24,6 +24,8 @@ export class Intents implements Feature {
   readonly handlers: TopicHandlers = {};
   private readonly matcher?: Matcher;
   readonly stats = { matched: 0, none: 0 };
+  /** Intents the hub answers itself: the clock's (builtins.ts) and those features register (answer()). */
+  private readonly answers = new Map<string, BuiltinHandler>(Object.entries(BUILTINS));
 
   /** `set` is undefined when intents.enabled is off. */
   constructor(
@@ -35,6 +37,11 @@ export class Intents implements Feature {
 
   start(): void {
     this.ctx.bus.on(this, 'transcript', (t) => this.onTranscript(t));
+  }
+
+  /** A feature answers `intent` itself from now on (hub/timers): its handler's response is said, never the LLM's or the unhandled one. */
+  answer(intent: string, handler: BuiltinHandler): void {
+    this.answers.set(intent, handler);
   }
 
   stop(): void {
@@ -107,8 +114,11 @@ export class Intents implements Feature {
     const def = this.set.intents.get(intent.intent);
     const vars: Record<string, string> = {};
     for (const s of Object.values(intent.slots)) vars[s.name] = s.text || String(s.value);
-    const builtin = BUILTINS[intent.intent];
-    if (builtin) return bus.emit('understood', { transcript: t, intent, answer: render(def?.responses.default ?? '', { ...vars, ...builtin(intent) }), toLlm: false });
+    const builtin = this.answers.get(intent.intent);
+    if (builtin) {
+      const a = builtin(intent, { timeZone: this.ctx.config.hub.timeZone || undefined });
+      return bus.emit('understood', { transcript: t, intent, answer: render(def?.responses[a.response ?? 'default'] ?? '', { ...vars, ...a.vars }), toLlm: false });
+    }
     const llm = def?.unclaimed === 'llm';
     bus.emit('understood', { transcript: t, intent, unhandled: llm ? undefined : render(def?.responses.unhandled ?? this.set.unhandled, vars), toLlm: llm });
   }

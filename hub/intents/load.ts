@@ -20,8 +20,11 @@ export const UNCLAIMED = ['respond', 'llm'] as const;
 
 export interface IntentDef {
   name: string;
-  /** Response templates: default (a built-in handler's answer), unhandled (nobody claimed it). */
-  responses: { default?: string; unhandled?: string };
+  /**
+   * Response templates by name: default (a built-in handler's answer), unhandled (nobody claimed it),
+   * and any other a built-in handler answers with (the timers' none, several...).
+   */
+  responses: Record<string, string | undefined>;
   unclaimed: (typeof UNCLAIMED)[number];
   sentences: SentenceDef[];
 }
@@ -235,13 +238,11 @@ function readIntents(r: Reader, intents: unknown, into: Map<string, IntentDef>):
       else intent.unclaimed = def.unclaimed as IntentDef['unclaimed'];
     }
     if (def.responses !== undefined) {
-      if (!isObj(def.responses)) r.problem(`${at}.responses`, 'must be a mapping with default and/or unhandled');
+      if (!isObj(def.responses)) r.problem(`${at}.responses`, 'must be a mapping of response names (default, unhandled, or one a built-in handler names) to sentences');
       else {
-        r.keys(def.responses, `${at}.responses`, ['default', 'unhandled']);
-        for (const k of ['default', 'unhandled'] as const) {
-          const v = def.responses[k];
-          if (v === undefined) continue;
-          if (typeof v !== 'string') r.problem(`${at}.responses.${k}`, 'must be a string');
+        for (const [k, v] of Object.entries(def.responses)) {
+          if (!/^[a-z][a-z0-9_]*$/.test(k)) r.problem(`${at}.responses.${k}`, 'a response name is lower-case letters, digits and _');
+          else if (typeof v !== 'string') r.problem(`${at}.responses.${k}`, 'must be a string');
           else intent.responses[k] = v;
         }
       }

@@ -23,7 +23,8 @@ import { now, parseJson, type ReplyPayload, type TranscriptPayload, validateComm
 import type { Understood } from '../bus';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { ChatMessage, LlmClient } from '../llm/ollama';
-import type { TtsEngine } from '../tts/engine';
+import type { TtsEngine, TtsFormat } from '../tts/engine';
+import { ring, type RingStream } from './alarm';
 import { Claims } from './claims';
 import { ConversationMemory } from './memory';
 import { asksQuestion, SentenceSplitter } from './sentences';
@@ -38,10 +39,15 @@ interface Reply {
   chain: Promise<void>;
   ttsStarted: boolean;
   ttsFailed: boolean;
+  /** Audio bytes published on the stream. */
+  sentBytes: number;
   text: string;
   timings: Record<string, number>;
   firstSentenceAt?: number;
 }
+
+/** The alarm's format when no TTS engine runs (the satellite plays any rate it is told). */
+const ALARM_FORMAT: TtsFormat = { encoding: 's16le', rate: 16000, channels: 1 };
 
 export interface ReplyEngines {
   llm: LlmClient;
@@ -93,6 +99,7 @@ export class ReplyManager implements Feature {
     bus.on(this, 'satelliteOffline', (sat) => this.abortSatellite(sat.id, 'satellite offline'));
     bus.on(this, 'understood', (u) => this.onUnderstood(u));
     bus.on(this, 'speak', ({ satellites, text, source }) => this.announce(satellites, text, source));
+    bus.on(this, 'ring', ({ satellite, text, timerId }) => void this.ring(satellite, text, timerId));
   }
 
   get activeCount(): number {
@@ -155,9 +162,9 @@ export class ReplyManager implements Feature {
 
   private begin(satellite: string, room: string, id: string, source: Reply['source']): Reply {
     this.abortSatellite(satellite, 'replaced');
-    const r: Reply = { id, satellite, room, source, ctl: new AbortController(), startedAt: Date.now(), chain: Promise.resolve(), ttsStarted: false, ttsFailed: false, text: '', timings: {} };
+    const r: Reply = { id, satellite, room, source, ctl: new AbortController(), startedAt: Date.now(), chain: Promise.resolve(), ttsStarted: false, ttsFailed: false, sentBytes: 0, text: '', timings: {} };
     this.active.set(satellite, r);
-    if (source === 'announce') this.ctx.bus.emit('replyStarted', { satellite, sessionId: id });
+    if (source === 'announce' || source === 'timer') this.ctx.bus.emit('replyStarted', { satellite, sessionId: id });
     return r;
   }
 
@@ -175,23 +182,51 @@ export class ReplyManager implements Feature {
       for await (const chunk of tts.synthesize(sentence, r.ctl.signal)) {
         if (r.ctl.signal.aborted) return;
         if (!r.ttsStarted) {
-          r.ttsStarted = true;
           r.timings.firstSentenceToFirstAudioMs = Date.now() - (r.firstSentenceAt ?? t0);
           r.timings.firstSynthesisMs = Date.now() - t0;
-          r.timings.startToFirstAudioMs = Date.now() - r.startedAt;
-          this.ctx.bus.emit('replySpeaking', { satellite: r.satellite, sessionId: r.id });
-          // Start, chunks and stop all go at QoS 0 so the broker keeps them in order.
-          this.ctx.mqtt.publish(this.ctx.topics.ttsStart(r.satellite, r.id), JSON.stringify({ sessionId: r.id, format: tts.format, engine: tts.name, time: now() }), { qos: 0 });
         }
-        this.ctx.mqtt.publish(this.ctx.topics.tts(r.satellite, r.id), chunk, { qos: 0 });
+        this.send(r, chunk, tts.format, tts.name);
       }
       const gap = Math.round((this.ctx.config.tts.sentenceSilenceMs * tts.format.rate) / 1000) * 2;
-      if (r.ttsStarted && gap > 0 && !r.ctl.signal.aborted) this.ctx.mqtt.publish(this.ctx.topics.tts(r.satellite, r.id), Buffer.alloc(gap), { qos: 0 });
+      if (r.ttsStarted && gap > 0 && !r.ctl.signal.aborted) this.send(r, Buffer.alloc(gap), tts.format, tts.name);
     } catch (err) {
       r.ttsFailed = true;
       const e = toVoiceError(err, 'VOICE_TTS_FAILED');
       this.error(r.satellite, e.code, e.message, r.id);
     }
+  }
+
+  /** Publishes audio on the reply's stream, opening it first. Start, chunks and stop all go at QoS 0 so the broker keeps them in order. */
+  private send(r: Reply, chunk: Buffer, format: TtsFormat, engine: string): void {
+    if (!r.ttsStarted) {
+      r.ttsStarted = true;
+      r.timings.startToFirstAudioMs = Date.now() - r.startedAt;
+      this.ctx.bus.emit('replySpeaking', { satellite: r.satellite, sessionId: r.id });
+      this.ctx.mqtt.publish(this.ctx.topics.ttsStart(r.satellite, r.id), JSON.stringify({ sessionId: r.id, format, engine, time: now() }), { qos: 0 });
+    }
+    r.sentBytes += chunk.length;
+    this.ctx.mqtt.publish(this.ctx.topics.tts(r.satellite, r.id), chunk, { qos: 0 });
+  }
+
+  /** A finished timer rings on its satellite (bus: ring; alarm.ts). */
+  private async ring(satellite: string, text: string, timerId: string): Promise<void> {
+    const r = this.begin(satellite, this.ctx.registry.roomOf(satellite), randomUUID(), 'timer');
+    const format = this.engines.tts?.format ?? ALARM_FORMAT;
+    const stream: RingStream = {
+      signal: r.ctl.signal,
+      audio: (pcm) => {
+        r.chain = r.chain.then(() => {
+          if (!r.ctl.signal.aborted) this.send(r, pcm, format, this.engines.tts?.name ?? 'alarm');
+        });
+      },
+      say: (s) => this.say(r, s),
+      sent: () => r.chain,
+      sentMs: () => (r.sentBytes / 2 / format.rate) * 1000,
+    };
+    this.ctx.log.info({ satellite, timerId, sessionId: r.id }, 'timer ringing');
+    this.publishReply(r, text, {});
+    await ring(stream, format, text, this.ctx.config.timers.ringLimitS * 1000);
+    await this.finish(r, text);
   }
 
   /** Waits for queued speech, closes the TTS stream and releases the satellite. */

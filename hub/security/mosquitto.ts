@@ -52,7 +52,7 @@ export function aclRules(i: Identity, root: string, allow: readonly string[] = [
       ...[`${own}/command`, `${own}/tts/#`, `${root}/hub/status`].map((t) => `topic read ${t}`),
     ];
   }
-  const reads = ['transcript', 'transcript/partial', 'intent', 'intent/none', 'reply', 'reply/partial', 'wake', 'status', 'error', 'played'].map((t) => `${sat}/+/${t}`);
+  const reads = ['transcript', 'transcript/partial', 'intent', 'intent/none', 'timer', 'timers', 'reply', 'reply/partial', 'wake', 'status', 'error', 'played'].map((t) => `${sat}/+/${t}`);
   reads.push(`${root}/hub/status`, `${root}/hub/error`, `${root}/hub/arbitration`);
   if (i.readAudio) reads.push(...['audio/+', 'audio/+/start', 'audio/+/stop', 'tts/+', 'tts/+/start', 'tts/+/stop'].map((t) => `${sat}/+/${t}`));
   const writes = [`${sat}/+/handled`, `${sat}/+/announce`, `${sat}/+/command`, `${root}/announce`, `${root}/room/+/announce`];

@@ -145,6 +145,8 @@ export class FileSink implements AudioSink {
   private id = '';
   private clock?: PlayClock;
   private wake?: () => void;
+  private startedAt = 0;
+  private saved = false;
 
   constructor(private readonly dir: string) {}
 
@@ -154,6 +156,8 @@ export class FileSink implements AudioSink {
     this.id = streamId;
     this.chunks = [];
     this.clock = new PlayClock(rate);
+    this.startedAt = Date.now();
+    this.saved = false;
     return Promise.resolve();
   }
 
@@ -162,8 +166,19 @@ export class FileSink implements AudioSink {
     this.chunks.push(Buffer.from(pcm));
   }
 
-  private save(): void {
-    fs.writeFileSync(path.join(this.dir, `${this.id}.wav`), wavFromPcm(Buffer.concat(this.chunks), this.rate));
+  /**
+   * The stream's WAV (everything written), and beside it when playback began and ended and how (`<id>.json`:
+   * startedAt and endedAt in epoch ms; how: ended or stopped; playedMs: what a real speaker had played by then).
+   */
+  private save(how: 'ended' | 'stopped'): void {
+    // Once per stream: a stop wakes the end() that waits, which must not write the stream again as ended.
+    if (this.saved) return;
+    this.saved = true;
+    const pcm = Buffer.concat(this.chunks);
+    fs.writeFileSync(path.join(this.dir, `${this.id}.wav`), wavFromPcm(pcm, this.rate));
+    const endedAt = Date.now();
+    const playedMs = Math.min((pcm.length / 2 / this.rate) * 1000, endedAt - this.startedAt);
+    fs.writeFileSync(path.join(this.dir, `${this.id}.json`), JSON.stringify({ startedAt: this.startedAt, endedAt, how, playedMs: Math.round(playedMs) }));
   }
 
   async end(): Promise<void> {
@@ -172,11 +187,11 @@ export class FileSink implements AudioSink {
       setTimeout(resolve, this.clock?.remainingMs() ?? 0);
     });
     this.wake = undefined;
-    this.save();
+    this.save('ended');
   }
 
   stop(): void {
-    this.save();
+    this.save('stopped');
     this.wake?.();
   }
 }

@@ -34,6 +34,7 @@ export async function benchIntents(): Promise<string> {
     { name: 'command model off', args: ['--intents-command-model', 'false'], satellites: 4 },
     { name: `defaults, one satellite at a time (${voices[0]})`, args: [], satellites: 1, voices: [voices[0]] },
     { name: `semantic end of speech off, one satellite at a time (${voices[0]})`, args: ['--intents-end-of-command-ms', '0'], satellites: 1, voices: [voices[0]] },
+    { name: `semantic end of speech after 150 ms, one satellite at a time (${voices[0]})`, args: ['--intents-end-of-command-ms', '150'], satellites: 1, voices: [voices[0]] },
   ];
   // --intent-runs 4,5: only those rows (1-based), for a quick look; the table then says which ran.
   const only = arg('intent-runs')?.split(',').map((n) => runs[Number(n) - 1]).filter(Boolean);
