@@ -155,6 +155,8 @@ export interface StatusPayload {
   listening?: boolean;
   /** With listening: what opened the session: the wake word, a remote listen command, or a follow-up. */
   openedBy?: OpenedBy;
+  /** Satellites: the playback volume, 0-100 (the `volume` command). */
+  volume?: number;
   time?: string;
   [extra: string]: unknown;
 }
@@ -250,7 +252,7 @@ export interface TranscriptPayload {
 export const END_REASONS = ['busy', 'arbitration-lost'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end'] as const;
+export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end', 'volume'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPayload {
   command: CommandName;
@@ -260,6 +262,8 @@ export interface CommandPayload {
    * `arbitration-lost`: another satellite heard the same wake word better (it answers), and this one goes back to idle quietly.
    */
   reason?: EndReason;
+  /** `volume` only: the satellite's playback volume from now on, 0-100 (100: as the audio came; 50: a quarter of its power). */
+  volume?: number;
 }
 
 /** One satellite that heard a wake word, as the hub weighed it (voice/hub/arbitration). */
@@ -407,6 +411,11 @@ export function validateCommand(topic: string, o: Obj): CommandPayload {
   const command = str(topic, o, 'command') as string;
   if (!(COMMANDS as readonly string[]).includes(command)) throw bad(topic, `"command" must be one of ${COMMANDS.join(', ')}`);
   const sessionId = o.sessionId === undefined ? undefined : sessionIdOf(topic, o);
+  if (command === 'volume') {
+    if (typeof o.volume !== 'number' || !Number.isInteger(o.volume) || o.volume < 0 || o.volume > 100) throw bad(topic, '"volume" must be a whole number from 0 to 100, on a "volume" command');
+    return { command: 'volume', volume: o.volume };
+  }
+  if (o.volume !== undefined) throw bad(topic, '"volume" may only be given on a "volume" command');
   if (o.reason === undefined) return { command: command as CommandName, sessionId };
   if (command !== 'end' || !(END_REASONS as readonly unknown[]).includes(o.reason)) throw bad(topic, `"reason" may only be ${END_REASONS.join(' or ')}, on an "end" command`);
   return { command: 'end', sessionId, reason: o.reason as EndReason };

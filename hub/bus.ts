@@ -20,6 +20,8 @@ export interface SatelliteInfo {
   group?: string;
   online: boolean;
   capabilities: string[];
+  /** The playback volume its status last reported (0-100). */
+  volume?: number;
   state: SatelliteState;
   version?: string;
   /** Cross-room arbitrations this satellite won and lost since the hub started (hub/arbitration). */

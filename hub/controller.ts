@@ -30,6 +30,7 @@ import { Announcements } from './features/announce';
 import { Intents } from './intents/feature';
 import { commandModel, unsayable } from './intents/command-model';
 import { Timers } from './timers/feature';
+import { Volume } from './volume/feature';
 import { BUILTIN_INTENTS, type IntentSet, loadIntents, sentenceCount, userIntentFiles } from './intents/load';
 import { OllamaClient } from './llm/ollama';
 import { SatelliteRegistry } from './registry';
@@ -162,6 +163,7 @@ export class Hub {
     this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions, this.intents];
     // Timers answer intents: without templates there is nothing to set one with.
     if (intentSet && c.timers.enabled) this.features.push((this.timers = new Timers(child('timers'), this.intents)));
+    if (intentSet) this.features.push(new Volume(child('volume'), this.intents));
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
       this.features.push(this.replies, new Announcements(child('announce')));

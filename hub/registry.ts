@@ -124,6 +124,7 @@ export class SatelliteRegistry implements Feature {
     s.room = this.roomOf(id, typeof o.room === 'string' && o.room !== '' ? o.room : undefined);
     if (o.state === 'online') s.group = typeof o.group === 'string' && o.group !== '' ? o.group : undefined;
     if (typeof o.version === 'string') s.version = o.version;
+    if (typeof o.volume === 'number') s.volume = o.volume;
     if (Array.isArray(o.capabilities)) s.capabilities = o.capabilities.filter((c): c is string => typeof c === 'string');
     s.online = o.state === 'online';
     const bus = this.ctx?.bus;

@@ -5,6 +5,7 @@
  *   mute    ends both and enters muted;  unmute leaves it
  *   listen  opens a session at once (wake and audio start published before it returns; the pre-roll too,
  *           or, with privacy.listenEarcon, the earcon first: session/remote-listen.ts)
+ *   volume  sets the playback volume (0-100) from now on; the status reports it
  *   end     (from the hub) ends streaming of session sessionId; playback is not touched, except that
  *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone; reason
  *           arbitration-lost (another satellite heard the wake word better) goes back to idle quietly
@@ -22,6 +23,8 @@ export interface CommandContext {
   listen: () => void;
   /** Plays the busy tone (playback/earcon.ts) for a session the hub refused. */
   busy: (sessionId: string) => void;
+  /** Sets the playback volume, 0-100 (playback/player.ts). */
+  setVolume: (volume: number) => void;
 }
 
 export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
@@ -49,6 +52,11 @@ export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
       break;
     case 'listen':
       ctx.listen();
+      break;
+    case 'volume':
+      // From the next sample written on: a reply that is playing gets quieter or louder at once.
+      ctx.setVolume(cmd.volume ?? 100);
+      ctx.publishStatus();
       break;
   }
 }

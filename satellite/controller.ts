@@ -95,6 +95,7 @@ export class Satellite extends EventEmitter {
       muted: this.state.kind === 'muted',
       // The microphone streams to the hub (a live session), and what opened it.
       listening: state === 'online' && session !== null,
+      volume: this.player?.volume ?? c.playback.volume,
       ...(state === 'online' && session ? { openedBy: session.openedBy } : {}),
       time: now(),
     };
@@ -124,6 +125,7 @@ export class Satellite extends EventEmitter {
 
     // 2. Playback.
     const player = new Player(createSink(c.playback), c.playback.bufferMs, log('playback'));
+    player.volume = c.playback.volume;
     this.player = player;
     this.tts = new TtsRouter({ topicRoot: c.mqtt.topicRoot, satellite: this.id, player, state: this.state, errors });
 
@@ -202,7 +204,7 @@ export class Satellite extends EventEmitter {
     try {
       const cmd = validateCommand(topic, parseJson(topic, payload));
       this.log.info({ command: cmd.command, sessionId: cmd.sessionId, state: this.state.kind }, 'command');
-      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), listen: () => remote.open(), busy: (sid) => playEarcon(player, sid, busyTone()) });
+      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), listen: () => remote.open(), busy: (sid) => playEarcon(player, sid, busyTone()), setVolume: (v) => (player.volume = v) });
     } catch (err) {
       this.errors?.reportError(err, 'VOICE_BAD_PAYLOAD');
     }

@@ -50,6 +50,14 @@ export class TimerBook {
     }
   }
 
+  /** Renames an unreadable file out of the way (`timers.json.bad-<time>`); returns its new name. */
+  setAside(): string | undefined {
+    if (!this.file || !fs.existsSync(this.file)) return undefined;
+    const aside = `${this.file}.bad-${new Date(this.clock()).toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(this.file, aside);
+    return aside;
+  }
+
   private save(): void {
     if (!this.file) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });

@@ -18,6 +18,9 @@ import type { Intents } from '../intents/feature';
 import { type Timer, TimerBook } from './book';
 import { duration, listed, slotsMs } from './words';
 
+/** "Cancel the timer" this soon after a timer began to ring means the ringing one (timers.ringLimitS at most). */
+const RANG_MS = 60_000;
+
 /** setTimeout's longest wait; a later timer is looked at again then. */
 const MAX_WAIT_MS = 2 ** 31 - 1;
 
@@ -27,6 +30,8 @@ export class Timers implements Feature {
   readonly handlers: TopicHandlers = {};
   readonly book: TimerBook;
   private wait: NodeJS.Timeout | undefined;
+  /** Satellite -> the timer that last rang there, and when it began (cancelOrQuiet). */
+  private readonly rang = new Map<string, { at: number; timer: string }>();
   readonly stats = { started: 0, finished: 0, rung: 0 };
 
   constructor(
@@ -37,7 +42,7 @@ export class Timers implements Feature {
     this.book = new TimerBook(path.join(ctx.config.hub.stateDir, 'timers.json'), clock);
     const answers: Record<string, (i: IntentPayload) => BuiltinAnswer> = {
       HassStartTimer: (i) => this.startTimer(i),
-      HassCancelTimer: (i) => this.withTimer(i, (t) => this.cancel(t)),
+      HassCancelTimer: (i) => this.cancelOrQuiet(i),
       HassCancelAllTimers: (i) => this.cancelAll(i),
       HassPauseTimer: (i) => this.withTimer(i, (t) => this.pause(t)),
       HassUnpauseTimer: (i) => this.withTimer(i, (t) => this.resume(t)),
@@ -57,7 +62,9 @@ export class Timers implements Feature {
     try {
       this.book.load();
     } catch (err) {
-      this.ctx.log.error({ code: 'VOICE_INTERNAL', err }, 'timers file unreadable: starting with no timers');
+      // Kept for a person to look at; the next change would otherwise overwrite it.
+      const aside = this.book.setAside();
+      this.ctx.log.error({ code: 'VOICE_INTERNAL', err, aside }, 'timers file unreadable: set aside, starting with no timers');
     }
     this.ctx.bus.on(this, 'satelliteOnline', (sat) => this.ringDue(sat.id));
     for (const sat of this.book.satellites()) this.publishList(sat);
@@ -93,6 +100,7 @@ export class Timers implements Feature {
       this.book.remove(t);
       this.stats.rung++;
       const text = t.name ? `The ${t.name} timer is done.` : `Your ${this.label(t)} timer is done.`;
+      this.rang.set(t.satellite, { at: Date.now(), timer: this.called(t) });
       this.ctx.bus.emit('ring', { satellite: t.satellite, text, timerId: t.id });
     }
   }
@@ -119,6 +127,7 @@ export class Timers implements Feature {
     const max = this.ctx.config.timers.max;
     if (running.length >= max) return { response: 'too_many', vars: { count: String(running.length) } };
     const name = nameOf(i);
+    if (name && running.some((x) => x.name?.toLowerCase() === name.toLowerCase())) return { response: 'exists', vars: { name } };
     const t = this.book.start(i.satellite, i.room, ms, name);
     this.stats.started++;
     this.ctx.log.info({ satellite: i.satellite, timer: t.id, name, ms }, 'timer started');
@@ -154,6 +163,19 @@ export class Timers implements Feature {
 
   private vars(t: Timer): Record<string, string> {
     return { timer: this.called(t), left: duration(this.book.leftMs(t)), ...(t.name ? { name: t.name } : {}) };
+  }
+
+  /**
+   * "Cancel the timer" said over a ringing one (its wake word already stopped the ringing) means that
+   * timer, which is over: nothing else is cancelled. Otherwise the timer the intent names or the only one.
+   */
+  private cancelOrQuiet(i: IntentPayload): BuiltinAnswer {
+    const rang = this.rang.get(i.satellite);
+    if (rang && !nameOf(i) && Date.now() - rang.at < RANG_MS) {
+      this.rang.delete(i.satellite);
+      return { response: 'stopped', vars: { timer: rang.timer } };
+    }
+    return this.withTimer(i, (t) => this.cancel(t));
   }
 
   private cancel(t: Timer): BuiltinAnswer {

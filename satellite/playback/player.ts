@@ -37,6 +37,8 @@ export interface PlayedEvent extends PlayedPayload {
 export class Player extends EventEmitter {
   private stream: Stream | null = null;
   private readonly recent = new Set<string>();
+  private level = 100;
+  private gain = 1;
 
   constructor(
     private readonly sink: AudioSink,
@@ -93,7 +95,27 @@ export class Player extends EventEmitter {
       return;
     }
     s.bytes += pcm.length;
-    this.sink.write(pcm);
+    this.write(pcm);
+  }
+
+  /**
+   * The playback volume, 0-100, applied to every sample written to the sink from now on: a gain of
+   * (volume/100)^2, so equal steps sound roughly equal (50 is a quarter of the power, about -12 dB).
+   */
+  get volume(): number {
+    return this.level;
+  }
+
+  set volume(v: number) {
+    this.level = Math.max(0, Math.min(100, Math.round(v)));
+    this.gain = (this.level / 100) ** 2;
+  }
+
+  private write(pcm: Buffer): void {
+    if (this.gain === 1) return this.sink.write(pcm);
+    const out = Buffer.alloc(pcm.length - (pcm.length % 2));
+    for (let i = 0; i < out.length; i += 2) out.writeInt16LE(Math.round(pcm.readInt16LE(i) * this.gain), i);
+    this.sink.write(out);
   }
 
   onStop(p: TtsStopPayload): void {
@@ -119,7 +141,7 @@ export class Player extends EventEmitter {
         if (this.stream !== s) return;
         for (const b of s.pending) {
           s.bytes += b.length;
-          this.sink.write(b);
+          this.write(b);
         }
         s.pending = [];
         s.sinkReady = true;
