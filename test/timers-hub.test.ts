@@ -81,7 +81,7 @@ const ofSession = (kind: string, sid: string) => (t: string, p: Buffer) => t ===
 /** Says `text` and returns the intent and the reply's text; the reply must be the hub's own (source intent). */
 async function ask(text: string): Promise<{ intent: Record<string, unknown>; reply: string; sid: string }> {
   const sid = await say(text);
-  const transcript = jsonOf(await col.next(ofSession('transcript', sid), 15000));
+  const transcript = jsonOf(await col.next(ofSession('transcript', sid), 15000).catch((err: Error) => assert.fail(`"${text}": no final transcript (${err.message.slice(0, 300)})`)));
   const intent = jsonOf(await col.next(ofSession('intent', sid), 1000).catch(() => assert.fail(`"${text}" was heard as "${String(transcript.text)}": no intent`)));
   const reply = jsonOf(await col.next(ofSession('reply', sid), 5000));
   assert.equal(reply.source, 'intent', `"${text}": ${JSON.stringify(reply)}`);
