@@ -147,6 +147,9 @@ test('semantic end of speech: a complete command ends at once, an extensible one
     // Nothing was left to decode: the words decoded were the final at once, with no final pass in the STT process.
     const finalLog = logs.find((l) => l.msg === 'final transcript' && l.sessionId === complete.sessionId);
     assert.equal(finalLog?.decodeMs, 0, `no decoding after the command was complete: ${JSON.stringify(finalLog)}`);
+    // Not the other way to a final with no decoding (no final in time: the last partial, marked incomplete).
+    assert.equal(complete.incomplete, undefined);
+    assert.equal(logs.find((l) => l.msg === 'a complete command: ending the session' && l.sessionId === complete.sessionId)?.finalNow, true);
     assert.equal(extensible.text, 'turn off the lights');
     assert.equal(extensible.reason, 'stop', 'an extensible command waited for the satellite');
     assert.equal(stopOf(extensible.sessionId), 'silence');

@@ -204,9 +204,20 @@ test('one timer: started and listed, time left, paused, resumed, cancelled', asy
   assert.equal(((await timerEvent(from, 'updated')).timer as Record<string, unknown>).paused, false);
 
   from = col.messages.length;
+  const more = await ask('add two minutes to the timer');
+  assert.equal(more.intent.intent, 'HassIncreaseTimer');
+  assert.match(more.reply, /^Added 2 minutes\. (6 minutes and \d\d? seconds|7 minutes) left\.$/);
+  assert.equal(((await timerEvent(from, 'updated')).timer as Record<string, unknown>).totalS, 420);
+  from = col.messages.length;
+  const less = await ask('take one minute off the timer');
+  assert.equal(less.intent.intent, 'HassDecreaseTimer');
+  assert.match(less.reply, /^Took off 1 minute\. (5 minutes and \d\d? seconds|6 minutes) left\.$/);
+  assert.equal(((await timerEvent(from, 'updated')).timer as Record<string, unknown>).totalS, 360);
+
+  from = col.messages.length;
   const cancelled = await ask('cancel the timer');
   assert.equal(cancelled.intent.intent, 'HassCancelTimer');
-  assert.equal(cancelled.reply, 'Cancelled the 5 minute timer.');
+  assert.equal(cancelled.reply, 'Cancelled the 6 minute timer.');
   assert.equal(((await timerEvent(from, 'cancelled')).timer as Record<string, unknown>).id, timer.id);
   assert.deepEqual(retainedList(), []);
   const none = await ask('how much time is left');
@@ -219,6 +230,9 @@ test('two named timers: listed apart, "cancel the timer" asks which, a name canc
   const b = await ask('set a rice timer for three minutes');
   assert.equal(b.reply, 'Rice timer set for 3 minutes.');
   assert.deepEqual(retainedList()?.map((t) => t.name), ['rice', 'pasta']);
+  const again = await ask('set a rice timer for five minutes');
+  assert.equal(again.reply, 'You already have a rice timer.');
+  assert.equal(retainedList()?.length, 2);
   const both = await ask('how much time is left');
   assert.match(both.reply, /^(2 minutes and \d\d? seconds|3 minutes) on the rice timer and (9 minutes and \d\d? seconds|10 minutes) on the pasta timer\.$/);
   const which = await ask('cancel the timer');
@@ -258,5 +272,34 @@ test('a hub restart: a running timer is kept, and one that ended while the hub w
   await client.publishAsync('voice/satellite/k1/played', JSON.stringify({ sessionId: stream, reason: 'stopped', playedMs: 500, time: new Date().toISOString() }), { qos: 1 });
   const stop = jsonOf(await col.next((t) => t === `voice/satellite/k1/tts/${stream}/stop`, 5000));
   assert.equal(stop.reason, 'aborted');
+  // "Cancel the timer" just after the ringing means the one that rang: the two-minute timer stays.
+  const quiet = await ask('cancel the timer');
+  assert.equal(quiet.reply, 'Stopped the 3 second timer.');
+  assert.equal(retainedList()?.length, 1);
   await ask('cancel all timers');
+});
+
+test('a timer that ends while the person is speaking rings once the session is over', { timeout: 60_000 }, async () => {
+  await ask('set a timer for two seconds');
+  const from = col.messages.length;
+  // A session that lasts 4 s of the room's noise: the timer ends in the middle of it.
+  const { randomUUID } = await import('node:crypto');
+  const sid = randomUUID();
+  const T = 'voice/satellite/k1';
+  const time = new Date().toISOString();
+  await client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
+  await client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  const noise = noisy(zeros(4000));
+  for (let off = 0; off < noise.length; off += 3200) {
+    await client.publishAsync(`${T}/audio/${sid}`, noise.subarray(off, off + 3200), { qos: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const finished = await col.next((t, p) => t === `${T}/timer` && jsonOf({ payload: p }).event === 'finished', 1000, from);
+  assert.equal(col.messages.slice(from).filter((m) => m.topic === `${T}/reply` && jsonOf(m).source === 'timer').length, 0, 'no ringing while the person speaks');
+  await client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
+  const final = await col.next(ofSession('transcript', sid), 10000, from);
+  const ring = await col.next((t, p) => t === `${T}/reply` && jsonOf({ payload: p }).source === 'timer', 10000, from);
+  assert.ok(ring.at >= final.at && finished.at < final.at, 'it rang after the session, though it ended during it');
+  assert.equal(jsonOf(ring).text, 'Your 2 second timer is done.');
+  await client.publishAsync(`${T}/command`, JSON.stringify({ command: 'stop' }), { qos: 1 });
 });

@@ -3,8 +3,9 @@
  * and its file sink: the same announcement is played before and after the
  * person says "hey jarvis, set your volume to fifty percent", and the
  * second is a quarter of the first's level (the gain is (volume/100)^2).
- * The satellite reports its volume in its status; restarted, it comes back
- * at its configured volume and the hub sets it back to fifty.
+ * The satellite reports its volume in its status; restarted (with nothing
+ * said), it comes back at its configured volume and the hub sets it back
+ * to fifty.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -73,12 +74,17 @@ test('"set your volume to fifty percent": what the satellite plays is a quarter 
     assert.ok(Math.abs(ratio - 0.25) < 0.01, `level ratio ${ratio.toFixed(4)} (expected 0.25)`);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(state, 'volumes.json'), 'utf8')), { v1: 50 });
 
-    // Restarted, the satellite comes back at its playback.volume (100); the hub sets it back to 50.
+    // Restarted (hearing only its room now: nothing asks for a volume), the satellite comes back at its
+    // playback.volume (100); the hub sets it back to 50 as soon as it sees it online.
     await sat.stop();
     const back = col.messages.length;
-    sat = runNode('satellite/main.js', args);
-    const cmd = jsonOf(await col.next((t) => t === 'voice/satellite/v1/command', 15000, back));
-    assert.deepEqual(cmd, { command: 'volume', volume: 50 });
+    const quiet = path.join(TMP, 'volume-quiet.wav');
+    fs.writeFileSync(quiet, wavFromPcm(noisy(zeros(5000))));
+    sat = runNode('satellite/main.js', args.map((a) => (a === wav ? quiet : a)));
+    const online = await statusWith(100, back);
+    const cmd = await col.next((t) => t === 'voice/satellite/v1/command', 3000, back);
+    assert.deepEqual(jsonOf(cmd), { command: 'volume', volume: 50 });
+    assert.ok(cmd.at - online.at < 1000, `the hub sent it ${cmd.at - online.at} ms after the satellite came online`);
     const volumes: unknown[] = [];
     for (let i = back; volumes.at(-1) !== 50; ) {
       const m = await col.next((t, p) => t === 'voice/satellite/v1/status' && typeof jsonOf({ payload: p }).volume === 'number', 10000, i);

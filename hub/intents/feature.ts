@@ -14,7 +14,7 @@
 import type { IntentNonePayload, IntentPayload, IntentSlot } from '../../common/intent';
 import { now, type TranscriptPayload } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
-import { BUILTINS, type BuiltinHandler, render } from './builtins';
+import { type BuiltinAnswer, BUILTINS, type BuiltinHandler, render } from './builtins';
 import { type IntentSet, sentenceCount } from './load';
 import { Matcher } from './match';
 
@@ -96,6 +96,24 @@ export class Intents implements Feature {
     }
   }
 
+  /**
+   * A built-in handler's answer. The hub's own intents never go to the LLM, which would pretend: a handler
+   * that fails says the apology; a response name the intent files lack says the default response.
+   */
+  private answerOf(handler: BuiltinHandler, intent: IntentPayload, vars: Record<string, string>): string {
+    let a: BuiltinAnswer;
+    try {
+      a = handler(intent, { timeZone: this.ctx.config.hub.timeZone || undefined });
+    } catch (err) {
+      this.ctx.log.error({ code: 'VOICE_INTERNAL', err, intent: intent.intent, satellite: intent.satellite }, 'built-in intent handler failed');
+      return this.ctx.config.reply.apology;
+    }
+    const responses = this.set?.intents.get(intent.intent)?.responses ?? {};
+    const name = a.response ?? 'default';
+    if (responses[name] === undefined && name !== 'default') this.ctx.log.warn({ intent: intent.intent, response: name }, 'the intent files have no such response: the default one is said');
+    return render(responses[name] ?? responses.default ?? '', { ...vars, ...a.vars });
+  }
+
   private route(t: TranscriptPayload): void {
     const bus = this.ctx.bus;
     if (!this.set || t.text.trim() === '') return bus.emit('understood', { transcript: t, toLlm: true });
@@ -115,10 +133,7 @@ export class Intents implements Feature {
     const vars: Record<string, string> = {};
     for (const s of Object.values(intent.slots)) vars[s.name] = s.text || String(s.value);
     const builtin = this.answers.get(intent.intent);
-    if (builtin) {
-      const a = builtin(intent, { timeZone: this.ctx.config.hub.timeZone || undefined });
-      return bus.emit('understood', { transcript: t, intent, answer: render(def?.responses[a.response ?? 'default'] ?? '', { ...vars, ...a.vars }), toLlm: false });
-    }
+    if (builtin) return bus.emit('understood', { transcript: t, intent, answer: this.answerOf(builtin, intent, vars), toLlm: false });
     const llm = def?.unclaimed === 'llm';
     bus.emit('understood', { transcript: t, intent, unhandled: llm ? undefined : render(def?.responses.unhandled ?? this.set.unhandled, vars), toLlm: llm });
   }

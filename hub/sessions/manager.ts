@@ -286,7 +286,8 @@ export class SessionManager extends SessionBook implements Feature {
       this.touch(s);
     }
     this.understanding.heard(s, text, words, audioMs);
-    s.out.offer(text);
+    // A complete command may have just been published as the final: no partial after it.
+    if (this.sessions.has(s.id)) s.out.offer(text);
   }
 
   private touch(s: Session): void {

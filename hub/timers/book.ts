@@ -37,6 +37,8 @@ export class TimerBook {
     /** The file; '' keeps timers in memory only. */
     private readonly file: string,
     private readonly clock: () => number = Date.now,
+    /** A write that failed (a full or read-only disk): the timers go on in memory. */
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   /** Reads the file; a missing one is no timers. An unreadable one throws (the caller reports it and starts empty). */
@@ -44,8 +46,11 @@ export class TimerBook {
     if (!this.file || !fs.existsSync(this.file)) return;
     const doc = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { version?: number; timers?: Timer[] };
     if (doc.version !== FILE_VERSION || !Array.isArray(doc.timers)) throw new Error(`${this.file}: not a timers file of version ${FILE_VERSION}`);
+    const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
     for (const t of doc.timers) {
-      if (typeof t.id !== 'string' || typeof t.satellite !== 'string' || typeof t.totalMs !== 'number') continue;
+      if (typeof t.id !== 'string' || typeof t.satellite !== 'string' || !num(t.totalMs) || !num(t.startedAt)) continue;
+      // Running (endsAt), paused (leftMs) or due: a timer that is none of these could never end.
+      if (!t.due && !num(t.endsAt) && !num(t.leftMs)) continue;
       this.timers.set(t.id, t);
     }
   }
@@ -60,10 +65,15 @@ export class TimerBook {
 
   private save(): void {
     if (!this.file) return;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify({ version: FILE_VERSION, timers: [...this.timers.values()] }, null, 1)}\n`, { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(tmp, `${JSON.stringify({ version: FILE_VERSION, timers: [...this.timers.values()] }, null, 1)}\n`, { mode: 0o600 });
+      fs.renameSync(tmp, this.file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      this.onError(err);
+    }
   }
 
   start(satellite: string, room: string, ms: number, name?: string): Timer {

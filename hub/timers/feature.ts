@@ -12,14 +12,18 @@ import * as path from 'node:path';
 import type { IntentPayload } from '../../common/intent';
 import { now } from '../../common/protocol';
 import type { TimerEvent, TimerPayload, TimersPayload } from '../../common/timer';
+import type { SatelliteState } from '../bus';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { BuiltinAnswer } from '../intents/builtins';
 import type { Intents } from '../intents/feature';
 import { type Timer, TimerBook } from './book';
 import { duration, listed, slotsMs } from './words';
 
-/** "Cancel the timer" this soon after a timer began to ring means the ringing one (timers.ringLimitS at most). */
+/** "Cancel the timer" this soon after a timer's ringing could have ended (timers.ringLimitS after it began) means that one. */
 const RANG_MS = 60_000;
+
+/** A satellite in these states is busy with a person: a timer that ends then rings when it is done. */
+const BUSY: ReadonlySet<SatelliteState> = new Set(['listening', 'processing', 'responding']);
 
 /** setTimeout's longest wait; a later timer is looked at again then. */
 const MAX_WAIT_MS = 2 ** 31 - 1;
@@ -29,6 +33,7 @@ export class Timers implements Feature {
   readonly subscriptions: string[] = [];
   readonly handlers: TopicHandlers = {};
   readonly book: TimerBook;
+  private readonly clock: () => number;
   private wait: NodeJS.Timeout | undefined;
   /** Satellite -> the timer that last rang there, and when it began (cancelOrQuiet). */
   private readonly rang = new Map<string, { at: number; timer: string }>();
@@ -39,7 +44,10 @@ export class Timers implements Feature {
     intents: Intents,
     clock: () => number = Date.now,
   ) {
-    this.book = new TimerBook(path.join(ctx.config.hub.stateDir, 'timers.json'), clock);
+    this.clock = clock;
+    this.book = new TimerBook(path.join(ctx.config.hub.stateDir, 'timers.json'), clock, (err) =>
+      ctx.log.error({ code: 'VOICE_INTERNAL', err }, 'timers file not written: the timers go on, but a restart now would lose the change'),
+    );
     const answers: Record<string, (i: IntentPayload) => BuiltinAnswer> = {
       HassStartTimer: (i) => this.startTimer(i),
       HassCancelTimer: (i) => this.cancelOrQuiet(i),
@@ -67,6 +75,10 @@ export class Timers implements Feature {
       this.ctx.log.error({ code: 'VOICE_INTERNAL', err, aside }, 'timers file unreadable: set aside, starting with no timers');
     }
     this.ctx.bus.on(this, 'satelliteOnline', (sat) => this.ringDue(sat.id));
+    // A satellite busy with a person (listening, thinking, answering) rings once it is done.
+    this.ctx.bus.on(this, 'satelliteState', ({ satellite }) => {
+      if (!BUSY.has(satellite.state)) this.ringDue(satellite.id);
+    });
     for (const sat of this.book.satellites()) this.publishList(sat);
     this.tick();
   }
@@ -93,15 +105,22 @@ export class Timers implements Feature {
     }
   }
 
-  /** Rings the due timers of the satellites online (one, or all). */
+  /**
+   * Rings the due timers of the satellites online and not busy with a person (one satellite, or all):
+   * the timers due on one satellite ring together, once ("The pasta and rice timers are done.").
+   */
   private ringDue(satellite?: string): void {
-    for (const t of this.book.dueFor(satellite)) {
-      if (!this.ctx.registry.get(t.satellite)?.online) continue;
-      this.book.remove(t);
-      this.stats.rung++;
-      const text = t.name ? `The ${t.name} timer is done.` : `Your ${this.label(t)} timer is done.`;
-      this.rang.set(t.satellite, { at: Date.now(), timer: this.called(t) });
-      this.ctx.bus.emit('ring', { satellite: t.satellite, text, timerId: t.id });
+    const bySatellite = new Map<string, Timer[]>();
+    for (const t of this.book.dueFor(satellite)) bySatellite.set(t.satellite, [...(bySatellite.get(t.satellite) ?? []), t]);
+    for (const [sat, due] of bySatellite) {
+      const info = this.ctx.registry.get(sat);
+      if (!info?.online || BUSY.has(info.state)) continue;
+      for (const t of due) this.book.remove(t);
+      this.stats.rung += due.length;
+      const one = due.length === 1 ? due[0] : undefined;
+      const text = one ? (one.name ? `The ${one.name} timer is done.` : `Your ${this.label(one)} timer is done.`) : `The ${listed(due.map((t) => this.label(t)))} timers are done.`;
+      this.rang.set(sat, { at: this.clock(), timer: one ? this.called(one) : `the ${listed(due.map((t) => this.label(t)))} timers` });
+      this.ctx.bus.emit('ring', { satellite: sat, text, timerId: due.map((t) => t.id).join(',') });
     }
   }
 
@@ -171,7 +190,7 @@ export class Timers implements Feature {
    */
   private cancelOrQuiet(i: IntentPayload): BuiltinAnswer {
     const rang = this.rang.get(i.satellite);
-    if (rang && !nameOf(i) && Date.now() - rang.at < RANG_MS) {
+    if (rang && !nameOf(i) && this.clock() - rang.at < this.ctx.config.timers.ringLimitS * 1000 + RANG_MS) {
       this.rang.delete(i.satellite);
       return { response: 'stopped', vars: { timer: rang.timer } };
     }

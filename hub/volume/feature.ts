@@ -37,7 +37,8 @@ export class Volume implements Feature {
     this.handlers = { satStatus: (t, payload, topic) => this.onStatus(t.satellite, payload, topic) };
     intents.answer('VoiceSetVolume', (i) => this.set(i, Number(i.slots.volume?.value)));
     intents.answer('VoiceVolumeUp', (i) => this.set(i, this.current(i.satellite) + VOLUME_STEP));
-    intents.answer('VoiceVolumeDown', (i) => this.set(i, this.current(i.satellite) - VOLUME_STEP));
+    // "Quieter" never goes silent (the answer, and timers, would not be heard): 0 is only set on purpose.
+    intents.answer('VoiceVolumeDown', (i) => this.set(i, Math.max(Math.min(VOLUME_STEP, this.current(i.satellite)), this.current(i.satellite) - VOLUME_STEP)));
   }
 
   start(): void {

@@ -47,8 +47,8 @@ export async function benchIntents(): Promise<string> {
     const run = await runPipeline(mine, { satellites: r.satellites, hubArgs: ['--intents-enabled', 'true', '--intents-dir', dir, ...r.args] });
     const s = scoreIntents(run.results, commands);
     rows.push(row(r.name, s));
-    if (r === runs[0] && r.satellites > 1) {
-      for (const v of voices) perVoice.push(row(v, scoreIntents(run.results.filter((x) => x.id.startsWith(`${v}-`)), commands)));
+    if (r === runs[0]) {
+      if (r.satellites > 1) for (const v of voices) perVoice.push(row(v, scoreIntents(run.results.filter((x) => x.id.startsWith(`${v}-`)), commands)));
       for (const w of s.wrong) wrong.push(`- ${w.id}: said "${w.said}", heard "${w.heard}" -> ${w.intent} ${w.slots}`);
     }
   }
@@ -60,11 +60,7 @@ export async function benchIntents(): Promise<string> {
     '',
     head,
     ...rows,
-    '',
-    'Per voice, defaults:',
-    '',
-    head.replace('| run |', '| voice |'),
-    ...perVoice,
+    ...(perVoice.length ? ['', 'Per voice, defaults:', '', head.replace('| run |', '| voice |'), ...perVoice] : []),
     '',
     `What the command model costs the recognizer: the ${voices[0]} voice's ${commands.length} commands (their audio alone, ${f0(cost.audioMs / 1000)} s), decoded in-process by one pocketsphinx engine at the hub's settings, fed in 80 ms chunks:`,
     '',
@@ -73,7 +69,7 @@ export async function benchIntents(): Promise<string> {
     `| general model | ${f2(cost.general / cost.audioMs)} | ${f0((1000 * cost.general) / cost.audioMs)} |`,
     `| general + command model | ${f2(cost.both / cost.audioMs)} | ${f0((1000 * cost.both) / cost.audioMs)} |`,
     '',
-    wrong.length ? `Intents missed with the defaults:\n\n${wrong.join('\n')}` : 'No intent missed with the defaults.',
+    wrong.length ? `Intents missed in the first run:\n\n${wrong.join('\n')}` : 'No intent missed in the first run.',
   ].join('\n');
 }
 
