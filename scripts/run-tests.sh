@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 node_args=(--expose-gc --test --test-timeout=300000 --test-reporter=tap)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/intents-spoken.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts test/arbitration.test.ts test/arbitration-trials.test.ts)
+ALONE=(test/e2e.test.ts test/demo.test.ts test/accuracy.test.ts test/intents-spoken.test.ts test/event-loop.test.ts test/burst.test.ts test/tts-forwarding.test.ts test/arbitration.test.ts test/arbitration-trials.test.ts test/timers-ring.test.ts)
 device=()
 other=()
 for src in test/*.test.ts; do
