@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   VOICE_LLM_MODEL_MISSING: { setup: false, doc: 'Ollama does not have the configured model (HTTP 404). Run `ollama pull <llm.model>` on the Ollama host.' },
   VOICE_LLM_TIMEOUT: { setup: false, doc: 'Ollama did not answer within llm.firstTokenTimeoutMs, went silent for llm.idleTimeoutMs, or exceeded llm.totalTimeoutMs. The request is aborted and the apology spoken.' },
   VOICE_LLM_FAILED: { setup: false, doc: 'Ollama returned an error or the stream broke mid-reply. What was already said stands; the apology follows.' },
+  VOICE_LLM_NO_TOOLS: { setup: false, doc: 'The model (llm.model) does not support tools: Ollama refused a chat with tools (HTTP 400). Logged once as a warning; from then on the hub chats without tools, so the LLM answers in text and cannot act on devices. Pick a model with tool support (llama3.2, qwen2.5) to let it act.' },
   VOICE_PLAYBACK_FAILED: { setup: false, doc: 'The satellite could not play audio (no output device, playback command failed, bad TTS stream). The satellite keeps listening.' },
   VOICE_ANNOUNCE_NO_TARGET: { setup: false, doc: 'An announcement named a room or satellite that the hub has not seen online. Nothing is spoken.' },
   VOICE_BROKER_FAILED: { setup: false, doc: 'The embedded MQTT broker could not listen (port in use or not permitted).' },

@@ -24,9 +24,10 @@ export interface IntentPayload {
   /** 1 for an exact match; lower for a fuzzy one (misheard, missing or extra words). */
   confidence: number;
   exact: boolean;
-  /** The final transcript matched. */
+  /** The final transcript matched; for source llm, the transcript the LLM was answering. */
   text: string;
-  source: 'speech';
+  /** speech: matched from what was said; llm: a tool the LLM called while answering the transcript (docs/intents.md, "The LLM's tools"). */
+  source: 'speech' | 'llm';
   time: string;
   /** matchMs: time the hub spent matching. */
   timings: { matchMs: number };

@@ -438,6 +438,11 @@ export interface ReplyPayload {
   /** Set when the reply ended early: aborted (stop, barge-in) or an error code. */
   aborted?: boolean;
   error?: string;
+  /**
+   * Set when the LLM's text claimed an action no tool call of this reply did (hub/llm/claim-check.ts): `text` is then the
+   * honest sentence that was said instead, and `replaced.text` what the LLM wrote.
+   */
+  replaced?: { reason: 'unbacked-claim'; text: string };
   time: string;
   timings: Record<string, number>;
 }

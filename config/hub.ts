@@ -154,7 +154,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
-    handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it (or its intent) on .../handled before the hub answers it itself: an intent's unhandled response, or the LLM for a transcript that matched no intent (docs/intents.md, Routing). Built-in intents (time, date, nevermind) do not wait. Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
+    handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it (or its intent) on .../handled before the hub answers it itself: an intent's unhandled response, or the LLM for a transcript that matched no intent (docs/intents.md, Routing). Built-in intents (time, date, nevermind) do not wait. Each tool call of the LLM that the hub does not answer itself waits this long for a claim too (docs/intents.md, \"The LLM's tools\"). Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
     apology: { doc: 'Spoken when the LLM is unreachable, fails or times out.', format: String, default: "Sorry, I can't answer that right now." },
     followUp: { doc: 'After a reply that ends with a question, ask the satellite to listen again without the wake word.', format: Boolean, default: true },
     partialIntervalMs: { doc: 'Least time between two reply/partial messages (deltas are batched).', format: positiveInt('positiveInt'), default: 100 },
@@ -163,9 +163,10 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     host: { doc: 'Ollama server URL.', format: String, default: 'http://127.0.0.1:11434' },
     model: { doc: 'Ollama model name.', format: String, default: 'llama3.2' },
     systemPrompt: {
-      doc: 'System prompt sent first in every chat.',
+      doc: "System prompt sent first in every chat. The default tells the model to act only through its tools (docs/intents.md, \"The LLM's tools\") and never to say it did something without one; whatever the prompt says, a reply that claims an action no tool call of it did is not spoken (the honest unhandled sentence is).",
       format: String,
-      default: 'You are a helpful voice assistant in a home. Answer in one to three short spoken sentences, without lists, markdown or emoji.',
+      default:
+        'You are a helpful voice assistant in a home. Answer in one to three short spoken sentences, without lists, markdown or emoji. You can act on the home only by calling the tools you are given: to switch, set, open, close, lock or unlock something, or to start or change a timer, call the tool. Never say you did something unless a tool call did it and its result says so; when a tool result says it was not done, say so plainly.',
     },
     options: { doc: 'Ollama model options (JSON object, e.g. {"temperature": 0.7, "num_predict": 200}).', format: Object, default: {} },
     keepAlive: { doc: 'How long Ollama keeps the model loaded after a request (Ollama duration, e.g. 5m, 1h, -1).', format: String, default: '30m' },
@@ -174,6 +175,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     totalTimeoutMs: { doc: 'Abort any reply that takes longer than this in total.', format: positiveInt('positiveInt'), default: 60000 },
     historyTurns: { doc: 'Conversation memory per satellite: the last N question/answer pairs are sent with each request.', format: nonNegativeInt('nonNegativeInt'), default: 6 },
     historyIdleMs: { doc: "A satellite's conversation is forgotten after this long without a turn.", format: positiveInt('positiveInt'), default: 300000 },
+    toolRounds: { doc: "Most tool rounds (a chat answered with tool calls, the calls performed, their results sent back) in one reply. When the LLM still calls tools after that many, the hub stops and says what was already said, or reply.apology when nothing was. 0: the LLM gets no tools (docs/intents.md, \"The LLM's tools\").", format: nonNegativeInt('nonNegativeInt'), default: 5 },
   },
   tts: {
     engine: { doc: 'Text-to-speech engine. auto: Piper when tts.piper.voice exists, else flite; a voice that fails to load falls back to flite with a warning (tts.fallback in the hub status). piper: the voice must load, or the hub stops with its code.', format: ['auto', 'piper', 'flite'], default: 'auto' },
@@ -251,6 +253,7 @@ export interface HubConfig {
     totalTimeoutMs: number;
     historyTurns: number;
     historyIdleMs: number;
+    toolRounds: number;
   };
   tts: {
     engine: 'auto' | 'piper' | 'flite';

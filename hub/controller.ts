@@ -165,7 +165,7 @@ export class Hub {
     if (intentSet && c.timers.enabled) this.features.push((this.timers = new Timers(child('timers'), this.intents)));
     if (intentSet) this.features.push(new Volume(child('volume'), this.intents));
     if (c.reply.enabled) {
-      this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm), tts: this.tts });
+      this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm, this.log.child({ module: 'llm' })), tts: this.tts, intents: this.intents });
       this.features.push(this.replies, new Announcements(child('announce')));
     }
     for (const f of this.features) await f.start?.();

@@ -4,8 +4,15 @@
  * done:false} per token, then a done:true line with durations), 404 with
  * {"error": "model ... not found"} for unknown models, GET /api/version and
  * /api/tags. Behaviours for fault tests: hang before answering, stall
- * mid-stream, drop the connection mid-stream, slow first token. Records each
- * request's body and whether the client aborted it.
+ * mid-stream, drop the connection mid-stream, slow first token. Tools:
+ * `tool-call` answers a request that offers tools (and whose last message is
+ * not a tool result) with Ollama's tool-call chunk ({message: {role:
+ * 'assistant', content: '', tool_calls: [{function: {name, arguments}}]},
+ * done: false}) then a done line, and streams `tokens` to the next request
+ * (which carries the tool message); `no-tools` answers 400 {"error": "...
+ * does not support tools"} to any request with tools, as Ollama does for a
+ * model without tool support, and streams `tokens` to one without. Records
+ * each request's body (messages, tools) and whether the client aborted it.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +22,29 @@ export type Behaviour =
   | { kind: 'hang' }
   | { kind: 'stall'; tokens: string[]; delayMs: number; after: number }
   | { kind: 'drop'; tokens: string[]; delayMs: number; after: number }
-  | { kind: 'missing-model' };
+  | { kind: 'missing-model' }
+  | { kind: 'tool-call'; calls: DoubleToolCall[]; tokens: string[]; delayMs: number; always?: boolean }
+  | { kind: 'no-tools'; tokens: string[]; delayMs: number };
+
+export interface DoubleToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface DoubleTool {
+  type: string;
+  function: { name: string; description?: string; parameters?: { properties?: Record<string, { type?: string; enum?: unknown[]; minimum?: number; maximum?: number }> } };
+}
 
 export interface ChatRecord {
-  body: { model: string; messages: { role: string; content: string }[]; stream?: boolean; options?: unknown; keep_alive?: unknown };
+  body: {
+    model: string;
+    messages: { role: string; content: string; tool_calls?: { function: DoubleToolCall }[]; tool_name?: string }[];
+    tools?: DoubleTool[];
+    stream?: boolean;
+    options?: unknown;
+    keep_alive?: unknown;
+  };
   receivedAt: number;
   firstTokenAt?: number;
   lastTokenAt?: number;
@@ -101,7 +127,22 @@ export class OllamaDouble {
       res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: `model "${model}" not found, try pulling it first` }));
       return;
     }
+    const offered = (rec.body.tools?.length ?? 0) > 0;
+    if (b.kind === 'no-tools' && offered) {
+      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: `registry.ollama.ai/library/${model} does not support tools` }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    if (b.kind === 'tool-call' && offered && (b.always || rec.body.messages.at(-1)?.role !== 'tool')) {
+      await sleep(b.delayMs);
+      if (rec.aborted) return;
+      const calls = b.calls.map((c) => ({ function: { name: c.name, arguments: c.arguments } }));
+      res.write(`${JSON.stringify({ model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '', tool_calls: calls }, done: false })}\n`);
+      rec.firstTokenAt ??= Date.now();
+      res.end(this.line(model, '', true));
+      rec.finishedAt = Date.now();
+      return;
+    }
     const tokens = b.tokens;
     for (let i = 0; i < tokens.length; i++) {
       if (rec.aborted) return;

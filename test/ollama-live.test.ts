@@ -26,6 +26,7 @@ test(`live Ollama: streams a chat reply from ${host ?? '(no host)'} with model $
   const t0 = Date.now();
   let first = 0;
   for await (const d of client.chat([{ role: 'user', content: 'Reply with one short sentence: what colour is the sky on a clear day?' }], new AbortController().signal)) {
+    if (typeof d !== 'string') continue;
     if (!first) first = Date.now() - t0;
     deltas.push(d);
   }

@@ -10,13 +10,29 @@
  *     unless the intent says `unclaimed: llm`;
  *   - no intent: an automation's claim, else the LLM.
  * With intents.enabled off, every transcript goes the last way.
+ * The LLM's tool calls (hub/llm/tools.ts) come in through perform() and go
+ * the same way as a spoken intent: published (source llm), then a built-in's
+ * answer, or whatever the reply manager's wait for a claim brings.
  */
 import type { IntentNonePayload, IntentPayload, IntentSlot } from '../../common/intent';
 import { now, type TranscriptPayload } from '../../common/protocol';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import { type BuiltinAnswer, BUILTINS, type BuiltinHandler, render } from './builtins';
-import { type IntentSet, sentenceCount } from './load';
+import { generateTools, type LlmTool } from '../llm/tools';
+import { type IntentDef, type IntentSet, sentenceCount } from './load';
 import { Matcher } from './match';
+
+/** What performing an intent for the LLM gave: a built-in's answer, or the unhandled sentence to fall back on when no automation claims it. */
+export type Performed = { intent: IntentPayload; answer: string } | { intent: IntentPayload; unhandled: string };
+
+/** Where the LLM's tool call came from. */
+export interface ToolSession {
+  satellite: string;
+  room: string;
+  sessionId: string;
+  /** The transcript the LLM is answering. */
+  text: string;
+}
 
 export class Intents implements Feature {
   readonly name = 'intents';
@@ -27,12 +43,21 @@ export class Intents implements Feature {
   /** Intents the hub answers itself: the clock's (builtins.ts) and those features register (answer()). */
   private readonly answers = new Map<string, BuiltinHandler>(Object.entries(BUILTINS));
 
+  /** The LLM's tools, generated once from the intent set (none when intents.enabled is off). */
+  readonly tools: LlmTool[];
+
   /** `set` is undefined when intents.enabled is off. */
   constructor(
     private readonly ctx: HubContext,
     private readonly set?: IntentSet,
   ) {
     if (set) this.matcher = new Matcher(set.graph, set.skipWords, set.skipPhrases);
+    this.tools = set ? generateTools(set) : [];
+  }
+
+  /** What is said for an intent nobody handled (responses.unhandled); undefined when intents.enabled is off. */
+  get unhandled(): string | undefined {
+    return this.set?.unhandled;
   }
 
   start(): void {
@@ -126,15 +151,44 @@ export class Intents implements Feature {
       return bus.emit('understood', { transcript: t, toLlm: true });
     }
     this.stats.matched++;
-    this.ctx.mqtt.publish(this.ctx.topics.intent(t.satellite), JSON.stringify(intent), { qos: 1 });
-    this.ctx.log.info({ satellite: t.satellite, sessionId: t.sessionId, intent: intent.intent, confidence: intent.confidence, slots: Object.fromEntries(Object.values(intent.slots).map((s) => [s.name, s.value])) }, 'intent');
-    bus.emit('intent', intent);
-    const def = this.set.intents.get(intent.intent);
+    bus.emit('understood', { transcript: t, ...this.publish(intent) });
+  }
+
+  /** Publishes an intent on .../intent and the bus; then its built-in answer, or the unhandled sentence (unless it goes to the LLM). */
+  private publish(intent: IntentPayload): { intent: IntentPayload; answer?: string; unhandled?: string; toLlm: boolean } {
+    this.ctx.mqtt.publish(this.ctx.topics.intent(intent.satellite), JSON.stringify(intent), { qos: 1 });
+    this.ctx.log.info({ satellite: intent.satellite, sessionId: intent.sessionId, intent: intent.intent, source: intent.source, confidence: intent.confidence, slots: Object.fromEntries(Object.values(intent.slots).map((s) => [s.name, s.value])) }, 'intent');
+    this.ctx.bus.emit('intent', intent);
+    const def = this.set?.intents.get(intent.intent);
     const vars: Record<string, string> = {};
     for (const s of Object.values(intent.slots)) vars[s.name] = s.text || String(s.value);
     const builtin = this.answers.get(intent.intent);
-    if (builtin) return bus.emit('understood', { transcript: t, intent, answer: this.answerOf(builtin, intent, vars), toLlm: false });
-    const llm = def?.unclaimed === 'llm';
-    bus.emit('understood', { transcript: t, intent, unhandled: llm ? undefined : render(def?.responses.unhandled ?? this.set.unhandled, vars), toLlm: llm });
+    if (builtin) return { intent, answer: this.answerOf(builtin, intent, vars), toLlm: false };
+    const llm = def?.unclaimed === 'llm' && intent.source === 'speech';
+    return { intent, unhandled: llm ? undefined : render(def?.responses.unhandled ?? this.set?.unhandled ?? '', vars), toLlm: llm };
+  }
+
+  /**
+   * The LLM called the tool `name` (an intent) with `args`: the intent is published with source llm, exactly as a
+   * spoken one is, and its built-in answer returned, or its unhandled sentence for when no automation claims it.
+   * Undefined for a name that is no tool. Numbers the LLM sent as text are read as numbers.
+   */
+  perform(name: string, args: Record<string, unknown>, session: ToolSession): Performed | undefined {
+    const tool = this.tools.find((t) => t.function.name === name);
+    const def = this.set?.intents.get(name);
+    if (!tool || !def) return undefined;
+    const slots: Record<string, IntentSlot> = {};
+    for (const [k, raw] of Object.entries(args)) {
+      const p = tool.function.parameters.properties[k];
+      const number = p?.type === 'integer' || p?.type === 'number';
+      const value = number && typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') slots[k] = { name: k, value, text: String(value) };
+    }
+    if (areaFromRoom(def) && !slots.area && !slots.name) slots.area = { name: 'area', value: session.room, text: '', source: 'room' };
+    const intent: IntentPayload = { sessionId: session.sessionId, satellite: session.satellite, room: session.room, intent: name, slots, confidence: 1, exact: true, text: session.text, source: 'llm', time: now(), timings: { matchMs: 0 } };
+    const p = this.publish(intent);
+    return p.answer !== undefined ? { intent, answer: p.answer } : { intent, unhandled: p.unhandled ?? '' };
   }
 }
+
+const areaFromRoom = (def: IntentDef): boolean => def.sentences.some((s) => s.areaFromRoom);

@@ -5,8 +5,8 @@
  *   1. give automations `reply.handledWaitMs` to claim it on .../handled
  *      (with text to speak, or without to keep the hub quiet);
  *   2. otherwise an intent gets its unhandled response (the LLM would pretend
- *      it acted), and a transcript that matched no intent a chat reply:
- *      stream it from the LLM, with per-satellite memory,
+ *      it acted), and a transcript that matched no intent a chat reply
+ *      (llm-reply.ts): streamed from the LLM, which acts only through tools,
  *      publishing deltas on reply/partial and the whole on reply;
  *   3. split the stream into sentences and speak each as soon as it is
  *      complete, publishing PCM chunks on tts/<sessionId> while the LLM is
@@ -19,17 +19,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ErrorCode, toVoiceError } from '../../common/errors';
-import { now, parseJson, type ReplyPayload, type TranscriptPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
+import { now, parseJson, type ReplyPayload, validateCommand, validateHandled, validatePlayed } from '../../common/protocol';
 import type { Understood } from '../bus';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
+import type { Intents } from '../intents/feature';
 import type { ChatMessage, LlmClient } from '../llm/ollama';
 import type { TtsEngine, TtsFormat } from '../tts/engine';
 import { ring, type RingStream } from './alarm';
 import { Claims } from './claims';
+import { LlmReplies } from './llm-reply';
 import { ConversationMemory } from './memory';
 import { asksQuestion, SentenceSplitter } from './sentences';
 
-interface Reply {
+export interface Reply {
   id: string;
   satellite: string;
   room: string;
@@ -53,6 +55,16 @@ export interface ReplyEngines {
   llm: LlmClient;
   /** Absent when no TTS engine could start: replies are published as text only. */
   tts?: TtsEngine;
+  /** Where the LLM's tools come from and go to (Intents.tools, Intents.perform); absent: the LLM has no tools. */
+  intents?: Intents;
+}
+
+/** What the LLM reply (llm-reply.ts) needs of the manager to speak. */
+export interface ReplySpeaker {
+  begin(satellite: string, room: string, id: string, source: Reply['source']): Reply;
+  say(r: Reply, sentence: string): void;
+  publishReply(r: Reply, text: string, extra: Partial<ReplyPayload>): void;
+  finish(r: Reply, text: string): Promise<void>;
 }
 
 export class ReplyManager implements Feature {
@@ -62,6 +74,7 @@ export class ReplyManager implements Feature {
   private readonly active = new Map<string, Reply>(); // satellite -> reply being produced or spoken
   private readonly claims = new Claims();
   private readonly memory: ConversationMemory;
+  private readonly llmReplies: LlmReplies;
   readonly stats = { replies: 0, aborted: 0, llmErrors: 0 };
 
   constructor(
@@ -69,6 +82,13 @@ export class ReplyManager implements Feature {
     private readonly engines: ReplyEngines,
   ) {
     this.memory = new ConversationMemory({ turns: ctx.config.llm.historyTurns, idleMs: ctx.config.llm.historyIdleMs });
+    const speaker: ReplySpeaker = {
+      begin: (...a) => this.begin(...a),
+      say: (r, sentence) => this.say(r, sentence),
+      publishReply: (r, text, extra) => this.publishReply(r, text, extra),
+      finish: (r, text) => this.finish(r, text),
+    };
+    this.llmReplies = new LlmReplies({ ctx, llm: engines.llm, intents: engines.intents, claims: this.claims, memory: this.memory, speaker, stats: this.stats });
     const s = ctx.topics.sub;
     this.subscriptions = [s.allHandled, s.allCommands, s.allPlayed];
     this.handlers = {
@@ -137,7 +157,7 @@ export class ReplyManager implements Feature {
         else nothing(false);
         return;
       }
-      void this.askLlm(t, transcriptAt);
+      void this.llmReplies.ask(t, transcriptAt);
     });
   }
 
@@ -262,50 +282,6 @@ export class ReplyManager implements Feature {
   /** Conversation memory of a satellite (for tests and diagnostics). */
   memoryOf(satellite: string): ChatMessage[] {
     return this.memory.history(satellite);
-  }
-
-  private async askLlm(t: TranscriptPayload, transcriptAt: number): Promise<void> {
-    const c = this.ctx.config;
-    const r = this.begin(t.satellite, t.room, t.sessionId, 'llm');
-    // Latencies count from the final transcript, the handled wait included.
-    r.timings.handledWaitMs = Date.now() - transcriptAt;
-    r.startedAt = transcriptAt;
-    this.stats.replies++;
-    const messages: ChatMessage[] = [{ role: 'system', content: c.llm.systemPrompt }, ...this.memory.history(t.satellite), { role: 'user', content: t.text }];
-    const splitter = new SentenceSplitter();
-    let pending = '';
-    let lastPartialAt = 0;
-    const flushPartial = (force: boolean) => {
-      if (!pending || (!force && Date.now() - lastPartialAt < c.reply.partialIntervalMs)) return;
-      lastPartialAt = Date.now();
-      this.ctx.mqtt.publish(this.ctx.topics.replyPartial(t.satellite), JSON.stringify({ sessionId: t.sessionId, satellite: t.satellite, delta: pending, text: r.text, time: now() }), { qos: 0 });
-      pending = '';
-    };
-    let errorCode: string | undefined;
-    try {
-      for await (const delta of this.engines.llm.chat(messages, r.ctl.signal)) {
-        if (r.ctl.signal.aborted) break;
-        if (r.timings.transcriptToFirstTokenMs === undefined) r.timings.transcriptToFirstTokenMs = Date.now() - r.startedAt;
-        r.text += delta;
-        pending += delta;
-        const sentences = splitter.push(delta);
-        for (const s of sentences) this.say(r, s);
-        flushPartial(sentences.length > 0);
-      }
-      if (!r.ctl.signal.aborted) for (const s of splitter.flush()) this.say(r, s);
-    } catch (err) {
-      const e = toVoiceError(err, 'VOICE_LLM_FAILED');
-      errorCode = e.code;
-      this.stats.llmErrors++;
-      this.error(t.satellite, e.code, e.message, t.sessionId);
-      // What was already complete is said; the unfinished tail is dropped; then the apology.
-      if (!r.ctl.signal.aborted) this.say(r, c.reply.apology);
-    }
-    flushPartial(true);
-    const text = r.text.trim();
-    this.publishReply(r, text, { model: c.llm.model, error: errorCode });
-    if (text && !errorCode) this.memory.remember(t.satellite, t.text, text);
-    await this.finish(r, errorCode ? c.reply.apology : text);
   }
 
   stop(): void {
