@@ -324,13 +324,24 @@ test('a satellite that dies (its last will) makes its entities unavailable', { t
   assert.equal(valueOf(h?.value_template, (last('voice/hub/status') ?? will).payload), 'online');
 });
 
-test('a removed satellite (its retained status cleared) loses its device; a stale device found at start was removed', { timeout: 30_000 }, async () => {
+test('a removed satellite (its retained status cleared) loses its device; one that moves gets its new area; a stale device found at start was removed', { timeout: 30_000 }, async () => {
   // The ghost seen during the read-back at start is gone.
   await col.next((t, p) => t === GHOST && p.length === 0, 5000).catch(() => assert.fail(`the ghost device was not removed: ${JSON.stringify(col.messages.filter((m) => m.topic === GHOST).map((m) => [m.at - startedAt, m.payload.length]))}`));
   const from = col.messages.length;
   await col.client.publishAsync('voice/satellite/k2/status', '', { qos: 1, retain: true });
   await col.next((t, p) => t === DEV.k2 && p.length === 0, 5000, from).catch(() => assert.fail(`k2's device was not removed: ${JSON.stringify(col.messages.slice(from).map((m) => [m.topic, m.payload.length]))}`));
   await col.next((t, p) => t === 'voice/satellite/k2/state' && p.length === 0, 5000, from);
+  // A satellite that moves (its status names another room: one without an identity's room) is announced again, in its new area.
+  const status = (room: string) => JSON.stringify({ state: 'online', protocol: 1, version: '0.1.0', room, capabilities: [], muted: false, volume: 100 });
+  await col.client.publishAsync('voice/satellite/k3/status', status('attic'), { qos: 1, retain: true });
+  const attic = jsonOf(await col.next((t, p) => t === 'homeassistant/device/voice_satellite_k3/config' && p.length > 0, 5000, from));
+  assert.equal((attic.dev as Obj).suggested_area, 'attic');
+  const moved = col.messages.length;
+  await col.client.publishAsync('voice/satellite/k3/status', status('cellar'), { qos: 1, retain: true });
+  const cellar = jsonOf(await col.next((t, p) => t === 'homeassistant/device/voice_satellite_k3/config' && p.length > 0, 5000, moved));
+  assert.equal((cellar.dev as Obj).suggested_area, 'cellar');
+  await col.client.publishAsync('voice/satellite/k3/status', '', { qos: 1, retain: true });
+  await col.next((t, p) => t === 'homeassistant/device/voice_satellite_k3/config' && p.length === 0, 5000, moved);
   const stored = await retained('homeassistant/device/+/config');
   assert.deepEqual([...stored.keys()].sort(), [DEV.hub, DEV.k1]);
   assert.equal(hub.registry.get('k2'), undefined);

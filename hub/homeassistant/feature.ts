@@ -13,6 +13,8 @@
  *   homeassistant.readbackMs; this hub's satellite devices whose satellite
  *   the registry does not know by then are removed (an empty retained
  *   config), as zigbee2mqtt does.
+ * - A satellite's device is published again when its status changes it
+ *   (a new room, a new version).
  * - A satellite whose retained status is cleared (registry:
  *   satelliteRemoved) loses its device and its retained state.
  */
@@ -23,8 +25,8 @@ import { type DevicePayload, discoveryTopic, hubDevice, hubDeviceId, nodeId, sat
 
 export class HomeAssistant implements Feature {
   readonly name = 'homeassistant';
-  readonly subscriptions: string[] = [];
-  readonly handlers: TopicHandlers = {};
+  readonly subscriptions: string[];
+  readonly handlers: TopicHandlers;
   private readonly prefix: string;
   private readonly root: string;
   /** Discovery payloads published, by discovery topic: a satellite's is published again only when it changes. */
@@ -38,6 +40,14 @@ export class HomeAssistant implements Feature {
   constructor(private readonly ctx: HubContext) {
     this.prefix = ctx.config.homeassistant.prefix;
     this.root = ctx.config.mqtt.topicRoot;
+    // After the registry (the first feature) read the status: a new room or version changes the device, published again.
+    this.subscriptions = [ctx.topics.sub.allSatStatus];
+    this.handlers = {
+      satStatus: (t) => {
+        const s = ctx.registry.get(t.satellite);
+        if (s) this.publishDevice(this.topicOf(s.id), satelliteDevice(ctx.topics, this.root, s));
+      },
+    };
   }
 
   private get birthTopic(): string {
