@@ -22,6 +22,7 @@ import mqtt from 'mqtt';
 import { wavFromPcm } from '../common/wav';
 import type { Hub } from '../hub/controller';
 import { Acl } from '../hub/security/acl';
+import { IdentityStore } from '../hub/security/identities';
 import { aclRules } from '../hub/security/mosquitto';
 import { adminAuth } from './credentials';
 import { Collector, jsonOf, type Proc, runNode, silence, speak, TMP } from './helpers';
@@ -363,4 +364,29 @@ test('with security on, an automation identity (Home Assistant) may use every to
   assert.deepEqual(hubRules, ['topic readwrite voice/#', 'topic readwrite homeassistant/#']);
   const auto = aclRules({ name: 'home-assistant', role: 'automation' } as Parameters<typeof aclRules>[0], 'voice', ['homeassistant/#']);
   for (const line of ['topic read voice/satellite/+/state', 'topic read voice/satellite/+/event', 'topic read voice/satellite/+/timers', 'topic write voice/satellite/+/command', 'topic write voice/satellite/+/announce', 'topic readwrite homeassistant/#']) assert.ok(auto.includes(line), line);
+});
+
+test("Home Assistant as an automation identity on the hub's broker: reads the retained discovery and states, and its buttons reach the satellite", { timeout: 30_000 }, async () => {
+  const secret = new IdentityStore(hub.config.hub.stateDir).open().add('home-assistant', 'automation');
+  let ha: mqtt.MqttClient | undefined;
+  for (let i = 0; !ha; i++) {
+    try {
+      ha = await mqtt.connectAsync(hub.brokerUrl, { username: 'home-assistant', password: secret, reconnectPeriod: 0, connectTimeout: 2000 });
+    } catch (err) {
+      if (i >= 10) throw err; // the broker reads the identity store again within a second
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  const got = new Map<string, Buffer>();
+  ha.on('message', (topic, payload) => got.set(topic, payload));
+  await ha.subscribeAsync(['homeassistant/#', 'voice/#'], { qos: 1 });
+  await new Promise((r) => setTimeout(r, 800));
+  const k1 = jsonOf({ payload: got.get(DEV.k1) ?? Buffer.from('{}') });
+  assert.deepEqual((k1.dev as Obj).identifiers, ['voice_satellite_k1'], 'the discovery');
+  for (const c of Object.values(k1.cmps as Record<string, Obj>)) for (const key of ['state_topic', 'json_attributes_topic']) if (typeof c[key] === 'string' && !['voice/satellite/k1/transcript', 'voice/satellite/k1/event'].includes(c[key])) assert.ok(got.has(c[key]), `${key} ${c[key]} is readable (retained)`);
+  for (const a of k1.availability as Obj[]) assert.ok(got.has(a.topic as string), `availability ${String(a.topic)}`);
+  const from = col.messages.length;
+  await ha.publishAsync(cmp(k1, 'volume').command_topic as string, render(cmp(k1, 'volume').command_template as string, { value: 40 }), { qos: 1 });
+  await statusWhere((o) => o.volume === 40, from);
+  await ha.endAsync();
 });
