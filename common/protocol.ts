@@ -36,6 +36,10 @@ export function topics(root: string) {
     intentNone: (id: string) => `${sat(id)}/intent/none`,
     timer: (id: string) => `${sat(id)}/timer`,
     timers: (id: string) => `${sat(id)}/timers`,
+    /** The satellite's state as the hub sees it (hub/homeassistant). */
+    state: (id: string) => `${sat(id)}/state`,
+    /** Wakes, final transcripts and intents, each with its event_type (hub/homeassistant). */
+    event: (id: string) => `${sat(id)}/event`,
     error: (id: string) => `${sat(id)}/error`,
     command: (id: string) => `${sat(id)}/command`,
     handled: (id: string) => `${sat(id)}/handled`,
@@ -79,6 +83,8 @@ const SATELLITE_TOPICS = {
   'intent/none': 'intentNone',
   timer: 'timer',
   timers: 'timers',
+  state: 'state',
+  event: 'event',
   reply: 'reply',
   'reply/partial': 'replyPartial',
 } as const;

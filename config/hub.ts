@@ -152,6 +152,15 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     max: { doc: 'Most timers one satellite may have at once; one more is refused with a spoken answer.', format: positiveInt('positiveInt'), default: 10 },
     ringLimitS: { doc: "How long a finished timer rings (the alarm, then its name, then the alarm every ~2 s) unless stopped sooner: the satellite's stop command, its wake word, or any new reply.", format: positiveInt('positiveInt'), default: 60 },
   },
+  homeassistant: {
+    enabled: {
+      doc: 'Home Assistant MQTT discovery (docs/homeassistant.md): the hub publishes, retained under homeassistant.prefix, one device per satellite (state, last transcript, events, mute, volume, announce, listen, stop, timers) and one for itself, whose command entities publish on the satellites\' own command and announce topics; it publishes each satellite\'s state on .../state and its wakes, transcripts and intents on .../event, re-publishes when Home Assistant says online on <prefix>/status, and removes the devices of satellites that are gone. Needs Home Assistant 2024.11 or later (device discovery).',
+      format: Boolean,
+      default: true,
+    },
+    prefix: { doc: "Home Assistant's discovery prefix (its MQTT integration's setting; homeassistant unless changed there).", format: String, default: 'homeassistant' },
+    readbackMs: { doc: 'At start, how long the hub reads back the retained discovery under homeassistant.prefix before it removes the devices of satellites it no longer knows (satellites that were removed while it was stopped).', format: positiveInt('positiveInt'), default: 5000 },
+  },
   reply: {
     enabled: { doc: 'Answer final transcripts (automation claim, else the LLM) and speak the answer. false: the hub only transcribes.', format: Boolean, default: true },
     handledWaitMs: { doc: "After a final transcript, how long an automation has to claim it (or its intent) on .../handled before the hub answers it itself: an intent's unhandled response, or the LLM for a transcript that matched no intent (docs/intents.md, Routing). Built-in intents (time, date, nevermind) do not wait. Each tool call of the LLM that the hub does not answer itself waits this long for a claim too (docs/intents.md, \"The LLM's tools\"). Short keeps replies fast; automations that claim must answer within it.", format: nonNegativeInt('nonNegativeInt'), default: 150 },
@@ -241,6 +250,7 @@ export interface HubConfig {
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   intents: { enabled: boolean; dir: string; commandModel: boolean; endOfCommandMs: number; minConfidence: number };
   timers: { enabled: boolean; max: number; ringLimitS: number };
+  homeassistant: { enabled: boolean; prefix: string; readbackMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
     host: string;

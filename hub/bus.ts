@@ -45,6 +45,8 @@ export interface Understood {
 export interface HubEvents {
   satelliteOnline: [SatelliteInfo];
   satelliteOffline: [SatelliteInfo];
+  /** Its retained status was cleared (an empty retained message): the satellite is gone, not just offline. */
+  satelliteRemoved: [SatelliteInfo];
   satelliteState: [{ satellite: SatelliteInfo; previous: SatelliteState }];
   wake: [{ satellite: string; wake: WakePayload }];
   /** Satellites of one group heard the same wake word: one won (hub/arbitration). */

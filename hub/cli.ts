@@ -69,7 +69,7 @@ export function runAdmin(argv: string[], out: (s: string) => void = (s) => proce
       const broker = { stateDir: config.hub.stateDir, ...config.broker };
       const { cert: certfile, key: keyfile, ca: cafile } = brokerTlsPaths(broker);
       const tls = tlsOffered(broker) && fs.existsSync(certfile) && fs.existsSync(keyfile) ? { port: broker.tls.port, certfile, keyfile, ...(fs.existsSync(cafile) ? { cafile } : {}) } : undefined;
-      const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true, tls });
+      const r = exportMosquitto(store, { dir: own.dir, root: config.mqtt.topicRoot, allow, skipMissing: own['skip-missing'] === true, tls, discoveryPrefix: config.homeassistant.enabled ? config.homeassistant.prefix : undefined });
       for (const line of own.json ? [JSON.stringify(r)] : describeExport(r, config.hub.stateDir)) out(line);
       return 0;
     }

@@ -2,7 +2,7 @@
  * The hub: builds its parts and starts them in order (the event-loop monitor,
  * broker, speech-to-text workers, text-to-speech, MQTT client, then the
  * features on the bus: the satellite registry, arbitration, sessions,
- * intents, replies, announcements), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
+ * intents, replies, announcements, Home Assistant discovery), and stops them in reverse. Features talk through the event bus (hub/bus.ts) and declare
  * their own MQTT topics; the router (hub/router.ts) dispatches to them.
  *
  * A wake, module by module: router -> sessions (emits wake; asks arbitration
@@ -27,6 +27,7 @@ import { type Resolved, startStt, startTts } from './engines';
 import { EventLoopMonitor } from './event-loop';
 import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
+import { HomeAssistant } from './homeassistant/feature';
 import { Intents } from './intents/feature';
 import { commandModel, unsayable } from './intents/command-model';
 import { Timers } from './timers/feature';
@@ -168,6 +169,7 @@ export class Hub {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm, this.log.child({ module: 'llm' })), tts: this.tts, intents: this.intents });
       this.features.push(this.replies, new Announcements(child('announce')));
     }
+    if (c.homeassistant.enabled) this.features.push(new HomeAssistant(child('homeassistant')));
     for (const f of this.features) await f.start?.();
     // Subscribe and announce presence now and whenever the broker comes back.
     const mqtt = this.mqtt;

@@ -8,7 +8,10 @@
  *   processing  the session is being finalised, or a reply is being prepared
  *   responding  reply audio is being sent or played
  *   idle        none of these
- * It emits satelliteOnline / satelliteOffline / satelliteState on the bus.
+ * A satellite whose retained status is cleared (an empty retained message,
+ * e.g. `mosquitto_pub -r -n -t voice/satellite/<id>/status` after it was
+ * retired) is forgotten: satelliteRemoved. Nothing else removes one.
+ * It emits satelliteOnline / satelliteOffline / satelliteState / satelliteRemoved on the bus.
  */
 import { parseJson } from '../common/protocol';
 import { type SatelliteInfo, type SatelliteState } from './bus';
@@ -116,7 +119,7 @@ export class SatelliteRegistry implements Feature {
   }
 
   private onStatus(id: string, payload: Buffer, topic: string): void {
-    if (payload.length === 0) return; // retained status cleared
+    if (payload.length === 0) return this.remove(id); // retained status cleared: the satellite is gone
     const o = parseJson(topic, payload);
     const known = this.sats.has(id);
     const s = this.ensure(id);
@@ -131,6 +134,14 @@ export class SatelliteRegistry implements Feature {
     if (s.online && !wasOnline) bus?.emit('satelliteOnline', s);
     if (!s.online && (wasOnline || !known)) bus?.emit('satelliteOffline', s);
     this.set(id, { muted: o.muted === true, ...(s.online ? {} : { session: undefined, reply: undefined }) });
+  }
+
+  private remove(id: string): void {
+    const s = this.sats.get(id);
+    if (!s) return;
+    this.sats.delete(id);
+    this.activity.delete(id);
+    this.ctx?.bus.emit('satelliteRemoved', s);
   }
 
   private set(id: string, change: Partial<Activity>): void {

@@ -69,7 +69,7 @@ test('SIGTERM: the satellite and the hub leave a retained offline status for lat
   assert.equal(h.protocol, 1);
 });
 
-test('mqtt.topicRoot=casa on hub and satellite: the session runs under casa/, nothing under voice/', async (t) => {
+test('mqtt.topicRoot=casa on hub and satellite: the session runs under casa/, nothing under voice/ (Home Assistant discovery under its prefix, named casa_)', async (t) => {
   const hub = await startHubProcess(['--mqtt-topic-root', 'casa', '--stt-workers', '1', '--reply-enabled', 'false']);
   t.after(() => hub.proc.stop());
   const col = await Collector.create(hub.url, '#');
@@ -84,7 +84,9 @@ test('mqtt.topicRoot=casa on hub and satellite: the session runs under casa/, no
   for (const topic of ['casa/hub/status', 'casa/satellite/rooted/status', 'casa/satellite/rooted/wake', 'casa/satellite/rooted/audio/<sid>/start', 'casa/satellite/rooted/audio/<sid>', 'casa/satellite/rooted/audio/<sid>/stop']) {
     assert.ok(seen.has(topic), `expected ${topic}; saw ${[...seen].join(', ')}`);
   }
-  const stray = [...seen].filter((tp) => !tp.startsWith('casa/'));
+  // Home Assistant's discovery is under its own prefix (homeassistant.prefix), named after the root.
+  assert.ok(seen.has('homeassistant/device/casa_hub/config') && seen.has('homeassistant/device/casa_satellite_rooted/config'), [...seen].join(', '));
+  const stray = [...seen].filter((tp) => !tp.startsWith('casa/') && !tp.startsWith('homeassistant/device/casa_'));
   assert.deepEqual(stray, [], 'every topic under the custom root');
   assert.deepEqual(col.messages.filter((m) => m.topic.endsWith('/error')).map((m) => m.payload.toString()), []);
 });

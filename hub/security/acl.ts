@@ -8,7 +8,7 @@
  * - hub: everything.
  * - satellite S: publishes its own status, wake, audio/..., played and
  *   error; subscribes to its own command and tts/..., and the hub status.
- * - automation: reads transcripts, intents, timers, replies, wakes, statuses, errors,
+ * - automation: reads transcripts, intents, timers, replies, wakes, statuses, states, events, errors,
  *   arbitration decisions and played (audio and TTS streams only with readAudio); publishes handled,
  *   announce and command. Outside the topic root (its own topics, Home
  *   Assistant's) it may do anything: the broker is shared.
@@ -22,7 +22,7 @@ export type Principal = Pick<Identity, 'name' | 'role' | 'readAudio' | 'secret'>
 
 const SATELLITE_PUBLISHES: ReadonlySet<TopicKind> = new Set(['satStatus', 'wake', 'audio', 'audioStart', 'audioStop', 'played', 'error']);
 const AUTOMATION_PUBLISHES: ReadonlySet<TopicKind> = new Set(['handled', 'announce', 'announceAll', 'announceRoom', 'command']);
-const AUTOMATION_READS: ReadonlySet<TopicKind> = new Set(['transcript', 'transcriptPartial', 'intent', 'intentNone', 'timer', 'timers', 'reply', 'replyPartial', 'wake', 'satStatus', 'hubStatus', 'error', 'hubError', 'hubArbitration', 'played']);
+const AUTOMATION_READS: ReadonlySet<TopicKind> = new Set(['transcript', 'transcriptPartial', 'intent', 'intentNone', 'timer', 'timers', 'state', 'event', 'reply', 'replyPartial', 'wake', 'satStatus', 'hubStatus', 'error', 'hubError', 'hubArbitration', 'played']);
 const STREAMS: ReadonlySet<TopicKind> = new Set(['audio', 'audioStart', 'audioStop', 'tts', 'ttsStart', 'ttsStop']);
 
 const under = (root: string, topic: string) => topic === root || topic.startsWith(`${root}/`);

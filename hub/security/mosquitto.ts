@@ -42,9 +42,10 @@ export function allowProblem(filter: string, root: string): string | undefined {
 }
 
 /** Each identity's rules, as acl_file lines (after its `user` line). */
-export function aclRules(i: Identity, root: string, allow: readonly string[] = []): string[] {
+export function aclRules(i: Identity, root: string, allow: readonly string[] = [], discoveryPrefix?: string): string[] {
   const sat = `${root}/satellite`;
-  if (i.role === 'hub') return [`topic readwrite ${root}/#`];
+  // With Home Assistant discovery (homeassistant.enabled) the hub also writes and reads back its discovery prefix.
+  if (i.role === 'hub') return [`topic readwrite ${root}/#`, ...(discoveryPrefix ? [`topic readwrite ${discoveryPrefix}/#`] : [])];
   if (i.role === 'satellite') {
     const own = `${sat}/${i.name}`;
     return [
@@ -52,20 +53,20 @@ export function aclRules(i: Identity, root: string, allow: readonly string[] = [
       ...[`${own}/command`, `${own}/tts/#`, `${root}/hub/status`].map((t) => `topic read ${t}`),
     ];
   }
-  const reads = ['transcript', 'transcript/partial', 'intent', 'intent/none', 'timer', 'timers', 'reply', 'reply/partial', 'wake', 'status', 'error', 'played'].map((t) => `${sat}/+/${t}`);
+  const reads = ['transcript', 'transcript/partial', 'intent', 'intent/none', 'timer', 'timers', 'state', 'event', 'reply', 'reply/partial', 'wake', 'status', 'error', 'played'].map((t) => `${sat}/+/${t}`);
   reads.push(`${root}/hub/status`, `${root}/hub/error`, `${root}/hub/arbitration`);
   if (i.readAudio) reads.push(...['audio/+', 'audio/+/start', 'audio/+/stop', 'tts/+', 'tts/+/start', 'tts/+/stop'].map((t) => `${sat}/+/${t}`));
   const writes = [`${sat}/+/handled`, `${sat}/+/announce`, `${sat}/+/command`, `${root}/announce`, `${root}/room/+/announce`];
   return [...reads.map((t) => `topic read ${t}`), ...writes.map((t) => `topic write ${t}`), ...allow.map((t) => `topic readwrite ${t}`)];
 }
 
-export function aclFile(identities: readonly Identity[], root: string, allow: readonly string[] = []): string {
+export function aclFile(identities: readonly Identity[], root: string, allow: readonly string[] = [], discoveryPrefix?: string): string {
   const lines = [
     '# Made by `voice-hub mosquitto export` from the hub\'s identities (docs/security.md, External Mosquitto).',
     '# Do not edit: add or remove identities with voice-hub, export again, and send mosquitto SIGHUP.',
     '# No anonymous rules and no patterns: a user not listed here may do nothing.',
   ];
-  for (const i of identities) lines.push('', `# ${i.role}${i.room ? `, room ${i.room}` : ''}${i.readAudio ? ', reads audio' : ''}`, `user ${i.name}`, ...aclRules(i, root, i.role === 'automation' ? allow : []));
+  for (const i of identities) lines.push('', `# ${i.role}${i.room ? `, room ${i.room}` : ''}${i.readAudio ? ', reads audio' : ''}`, `user ${i.name}`, ...aclRules(i, root, i.role === 'automation' ? allow : [], discoveryPrefix));
   return `${lines.join('\n')}\n`;
 }
 
@@ -96,7 +97,7 @@ export interface MosquittoTls {
   keyfile: string;
 }
 
-export function exportMosquitto(store: IdentityStore, o: { dir: string; root: string; allow?: readonly string[]; skipMissing?: boolean; tls?: MosquittoTls }): MosquittoExport {
+export function exportMosquitto(store: IdentityStore, o: { dir: string; root: string; allow?: readonly string[]; skipMissing?: boolean; tls?: MosquittoTls; discoveryPrefix?: string }): MosquittoExport {
   const allow = o.allow ?? [];
   for (const f of allow) {
     const why = allowProblem(f, o.root);
@@ -117,7 +118,7 @@ export function exportMosquitto(store: IdentityStore, o: { dir: string; root: st
   const aclPath = path.join(dir, 'acl_file');
   writePrivate(passwordFile, kept.map((i) => `${i.name}:${i.mosquitto}\n`).join(''));
   const tmp = `${aclPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, aclFile(kept, o.root, allow), { mode: 0o644 });
+  fs.writeFileSync(tmp, aclFile(kept, o.root, allow, o.discoveryPrefix), { mode: 0o644 });
   fs.chmodSync(tmp, 0o644);
   fs.renameSync(tmp, aclPath);
   const conf = [`allow_anonymous false`, `password_file ${passwordFile}`, `acl_file ${aclPath}`, `listener 1883`, `use_username_as_clientid true`];
