@@ -70,7 +70,7 @@ test('SIGTERM: the satellite and the hub leave a retained offline status for lat
 });
 
 test('mqtt.topicRoot=casa on hub and satellite: the session runs under casa/, nothing under voice/ (Home Assistant discovery under its prefix, named casa_)', async (t) => {
-  const hub = await startHubProcess(['--mqtt-topic-root', 'casa', '--stt-workers', '1', '--reply-enabled', 'false']);
+  const hub = await startHubProcess(['--mqtt-topic-root', 'casa', '--stt-workers', '1', '--reply-enabled', 'false', '--homeassistant-enabled', 'true']);
   t.after(() => hub.proc.stop());
   const col = await Collector.create(hub.url, '#');
   t.after(() => col.end());

@@ -38,7 +38,7 @@ function argOf(args: string[], name: string): string | undefined {
 }
 
 /**
- * Two features are off in a test's hub unless the test names one of their
+ * Three features are off in a test's hub unless the test names one of their
  * settings:
  * - cross-room arbitration: most tests' satellites stand for different rooms
  *   speaking at the same moment (five commands at once in e2e, a burst of
@@ -47,11 +47,15 @@ function argOf(args: string[], name: string): string | undefined {
  * - intents: the reply tests speak home commands ("turn off the kitchen
  *   light") and expect the LLM double to answer them, which the intent
  *   routing would (rightly) not do. test/intents*.test.ts turn it on.
+ * - Home Assistant discovery: its retained devices and state topics are
+ *   more messages and work in every test that has nothing to do with it.
+ *   test/homeassistant.test.ts turns it on (and the demo keeps the default).
  */
 export function withTestDefaults(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
   const out = [...args];
   if (!args.some((a) => a.startsWith('--arbitration-')) && env.VOICE_HUB_ARBITRATION_ENABLED === undefined) out.push('--arbitration-enabled', 'false');
   if (!args.some((a) => a.startsWith('--intents-')) && env.VOICE_HUB_INTENTS_ENABLED === undefined) out.push('--intents-enabled', 'false');
+  if (!args.some((a) => a.startsWith('--homeassistant-')) && env.VOICE_HUB_HOMEASSISTANT_ENABLED === undefined) out.push('--homeassistant-enabled', 'false');
   return out;
 }
 
@@ -59,7 +63,7 @@ export function withTestDefaults(args: string[], env: NodeJS.ProcessEnv = {}): s
  * The state directory for a hub about to start with these args: the one it
  * names, the one an earlier hub on the same fixed port had (a hub restarted
  * in a test keeps its identities), or a fresh one under `tmp`. Returns the
- * args to start it with (and arbitration and intents off unless named: withTestDefaults).
+ * args to start it with (and arbitration, intents and Home Assistant discovery off unless named: withTestDefaults).
  */
 export function withStateDir(args: string[], tmp: string, env: NodeJS.ProcessEnv = {}): { args: string[]; dir: string } {
   args = withTestDefaults(args, env);
