@@ -297,14 +297,22 @@ export function jsonOf(m: { payload: Buffer }): Record<string, unknown> {
  * `text` spoken by flite (100 ms frames, faster than real time), stop.
  * Returns the session id.
  */
-export async function speakSession(client: MqttClient, satellite: string, text: string, room?: string): Promise<string> {
+export function speakSession(client: MqttClient, satellite: string, text: string, room?: string): Promise<string> {
+  return streamSession(client, satellite, Buffer.concat([speak(text), silence(300)]), room);
+}
+
+/** speakSession over the room's noise floor (300 ms of it before the speech, 400 ms after), as a real microphone hears it. */
+export function speakNoisySession(client: MqttClient, satellite: string, text: string): Promise<string> {
+  return streamSession(client, satellite, noisy(Buffer.concat([silence(300), speak(text), silence(400)])));
+}
+
+async function streamSession(client: MqttClient, satellite: string, pcm: Buffer, room?: string): Promise<string> {
   const { randomUUID } = await import('node:crypto');
   const sid = randomUUID();
   const T = `voice/satellite/${satellite}`;
   const time = new Date().toISOString();
   await client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time, room }), { qos: 1 });
   await client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
-  const pcm = Buffer.concat([speak(text), silence(300)]);
   for (let off = 0; off < pcm.length; off += 3200) {
     await client.publishAsync(`${T}/audio/${sid}`, pcm.subarray(off, off + 3200), { qos: 0 });
     await new Promise((r) => setTimeout(r, 5));

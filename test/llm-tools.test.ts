@@ -16,15 +16,13 @@
  * - a model without tool support still answers in text, warned once.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Hub } from '../hub/controller';
-import { Collector, jsonOf, TMP } from './helpers';
+import { Collector, jsonOf, speakNoisySession, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 import { userIntentsDir } from './intents-corpus';
 import { type ChatRecord, OllamaDouble, tokenize } from './ollama-double';
-import { noisy, speak, zeros } from './speech-fixtures';
 
 let hub: Hub;
 let col: Collector;
@@ -49,21 +47,8 @@ after(async () => {
   await double?.stop();
 });
 
-/** As the satellite: wake, then `text` spoken over the room's noise floor, then stop. */
-async function say(text: string): Promise<string> {
-  const sid = randomUUID();
-  const T = 'voice/satellite/k1';
-  const time = new Date().toISOString();
-  await client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
-  await client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
-  const pcm = noisy(Buffer.concat([zeros(300), speak(text), zeros(400)]));
-  for (let off = 0; off < pcm.length; off += 3200) {
-    await client.publishAsync(`${T}/audio/${sid}`, pcm.subarray(off, off + 3200), { qos: 0 });
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
-  return sid;
-}
+/** As the satellite k1: `text` over the room's noise floor. */
+const say = (text: string): Promise<string> => speakNoisySession(client, 'k1', text);
 
 const ofSession = (kind: string, sid: string) => (t: string, p: Buffer) => t === `voice/satellite/k1/${kind}` && jsonOf({ payload: p }).sessionId === sid;
 const toolMessages = (r: ChatRecord) => r.body.messages.filter((m) => m.role === 'tool');
