@@ -59,6 +59,7 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
     command: { doc: 'command: the playback command line; {rate} is replaced by the stream sample rate.', format: String, default: 'aplay -q -t raw -f S16_LE -c 1 -r {rate}' },
     dir: { doc: 'file: directory for <sessionId>.wav files, each with <sessionId>.json beside it (startedAt and endedAt, epoch ms; how: ended or stopped; playedMs).', format: String, default: '/tmp/voice-satellite-playback' },
     volume: { doc: "Playback volume at start, 0-100 (100: the audio as it came; the gain is (volume/100)^2, so 50 is about -12 dB). The hub's volume command changes it while the satellite runs, and the hub sets it again to the last volume it saw whenever the satellite comes online (docs/protocol.md).", format: (v: unknown) => { if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 100) throw new Error('must be a whole number from 0 to 100'); }, default: 100 },
+    leadInMs: { doc: 'speaker and command sinks: silence played before each reply, so its first syllable is not lost. Without it, the start of a reply was missing from what a PulseAudio sink played (measured: up to 480 ms), and many amplifiers mute until they hear signal. 0: none. playedMs and startedAt count from the end of it.', format: nonNegativeInt('nonNegativeInt'), default: 100 },
     bufferMs: { doc: 'Jitter buffer: audio collected before playback starts (or until the stream ends).', format: nonNegativeInt('nonNegativeInt'), default: 150 },
   },
   privacy: {
@@ -100,7 +101,7 @@ export interface SatelliteConfig {
     calibrationDb: number;
     porcupine: { accessKey: string; keyword: string; sensitivity: number };
   };
-  playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; volume: number; bufferMs: number };
+  playback: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; volume: number; bufferMs: number; leadInMs: number };
   followUp: { listenMs: number };
   privacy: { listenEarcon: boolean };
   vad: { threshold: number; silenceMs: number; maxUtteranceMs: number; noSpeechMs: number; preRollMs: number; wakeGapMs: number; wakeTailMaxMs: number };

@@ -161,6 +161,9 @@ after(async () => {
   await hub?.proc.stop();
 });
 
+/** The command sink plays this much silence before each stream (playback.leadInMs), the earcon included. */
+const LEAD_IN_MS = 100;
+
 async function startSatellite(id: string, seed: number, args: string[] = []): Promise<Room> {
   const room = new Room(id, seed);
   rooms.push(room);
@@ -168,7 +171,7 @@ async function startSatellite(id: string, seed: number, args: string[] = []): Pr
     '--mqtt-url', hub.url, '--satellite-id', id, '--satellite-room', `room-${id}`,
     '--audio-source', 'command', '--audio-command', `cat ${room.mic}`,
     '--playback-sink', 'command', '--playback-command', room.sinkCommand,
-    '--vad-no-speech-ms', '1500',
+    '--vad-no-speech-ms', '1500', '--playback-lead-in-ms', String(LEAD_IN_MS),
     ...args,
   ]);
   sats.push(sat);
@@ -208,13 +211,14 @@ test('remote listen: the earcon is played before the microphone streams, none of
 
   const first = await col.next(isFrame(id, sid), 10000, from);
   // The whole earcon had reached the sink (the speaker played it) before the first frame was published.
-  const tone = listenTone();
+  const earcon = listenTone();
+  const tone = Buffer.concat([Buffer.alloc((16000 * 2 * LEAD_IN_MS) / 1000), earcon]);
   const full = room.sinkTimes.find((s) => s.bytes - sinkBefore >= tone.length);
   assert.ok(full, `the earcon reached the sink before the first audio frame (sink got ${room.sinkBytes - sinkBefore} bytes, the earcon is ${tone.length})`);
   assert.ok(full.at < first.at, `earcon fully played at ${full.at}, first frame at ${first.at}`);
   const played = fs.readFileSync(room.speaker).subarray(sinkBefore, sinkBefore + tone.length);
-  assert.ok(played.equals(tone), 'the sink played the listen earcon');
-  assert.ok(rms(tone) > 4000, `the earcon is clearly audible (RMS ${rms(tone).toFixed(0)})`);
+  assert.ok(played.equals(tone), 'the sink played the listen earcon, after its lead-in');
+  assert.ok(rms(earcon) > 4000, `the earcon is clearly audible (RMS ${rms(earcon).toFixed(0)})`);
   assert.ok(room.echoFrom > 0, 'the microphone heard the earcon (the room echoes the speaker)');
 
   // Then the person asks something: the session streams it and the hub transcribes it. None of the audio from
@@ -229,7 +233,7 @@ test('remote listen: the earcon is played before the microphone streams, none of
   const before = frames.filter((f) => f.at < saidAt);
   assert.ok(before.length >= 4, `the session streamed before the question (${before.length} frames)`);
   const loudest = Math.max(...before.map((f) => rms(f.payload)));
-  assert.ok(loudest < 500, `no earcon in the audio the hub decodes: loudest frame RMS ${loudest.toFixed(0)} (the earcon's is ${rms(tone).toFixed(0)}, the noise floor ~60)`);
+  assert.ok(loudest < 500, `no earcon in the audio the hub decodes: loudest frame RMS ${loudest.toFixed(0)} (the earcon's is ${rms(earcon).toFixed(0)}, the noise floor ~60)`);
   assert.ok(first.at > room.echoTo, 'streaming began after the last of the echo was in the microphone');
   t.diagnostic(`earcon in the sink ${full.at - room.echoFrom} ms after its echo began; its echo ended ${first.at - room.echoTo} ms and the sink had it all ${first.at - full.at} ms before the first frame arrived; loudest frame RMS ${loudest.toFixed(0)}`);
 

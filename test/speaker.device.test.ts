@@ -1,8 +1,9 @@
 /**
  * Playback through the real naudiodon path: the satellite's speaker sink
  * plays the hub's TTS into a PulseAudio null sink, recorded from its monitor
- * with parec; the recording is intelligible (pocketsphinx) and `played`
- * reports done.
+ * with parec; the recording holds every voiced 100 ms of what the hub sent,
+ * in order and at one offset (no underrun, nothing lost at the start), it is
+ * intelligible (pocketsphinx), and `played` reports done.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -34,6 +35,44 @@ after(async () => {
   await hub?.proc.stop();
 });
 
+/** Normalized correlation of a and b (same length). */
+function ncorr(a: Int16Array, b: Int16Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / (Math.sqrt(aa * bb) + 1);
+}
+
+const SEG = 1600; // 100 ms at 16 kHz
+
+/**
+ * Where the first voiced 100 ms of sent lies in rec; then, at that one offset, each voiced 100 ms of
+ * sent against the recording. A dropout shifts every later segment; a lost start moves the offset.
+ */
+function continuity(sent: Int16Array, rec: Int16Array): { lag: number; segments: number[] } {
+  const voiced: number[] = [];
+  for (let i = 0; i + SEG <= sent.length; i += SEG) {
+    let e = 0;
+    for (let j = i; j < i + SEG; j++) e += sent[j] * sent[j];
+    if (Math.sqrt(e / SEG) >= 500) voiced.push(i);
+  }
+  const first = sent.subarray(voiced[0], voiced[0] + SEG);
+  let best = -Infinity;
+  let at = 0;
+  for (let k = 0; k + SEG <= rec.length; k++) {
+    const c = ncorr(rec.subarray(k, k + SEG), first);
+    if (c > best) [best, at] = [c, k];
+  }
+  const lag = at - voiced[0];
+  const segments = voiced.map((i) => (i + lag >= 0 && i + lag + SEG <= rec.length ? ncorr(rec.subarray(i + lag, i + lag + SEG), sent.subarray(i, i + SEG)) : 0));
+  return { lag, segments };
+}
+
 test('TTS plays through naudiodon into a PulseAudio sink', async (t) => {
   const wav = path.join(TMP, 'spk-silence.wav');
   fs.writeFileSync(wav, wavFromPcm(silence(30000)));
@@ -44,6 +83,7 @@ test('TTS plays through naudiodon into a PulseAudio sink', async (t) => {
   await new Promise((r) => setTimeout(r, 500));
   // Words pocketsphinx gets right from flite over a clean line, so a failure here is the playback path's.
   const text = 'Cancel my alarm for tomorrow and start the dishwasher.';
+  const from = col.messages.length;
   await col.client.publishAsync('voice/satellite/spk/announce', text, { qos: 1 });
   const played = jsonOf(await col.next((tp) => tp === 'voice/satellite/spk/played', 20000));
   assert.equal(played.reason, 'done');
@@ -53,6 +93,14 @@ test('TTS plays through naudiodon into a PulseAudio sink', async (t) => {
   let peak = 0;
   for (let i = 0; i + 1 < pcm.length; i += 2) peak = Math.max(peak, Math.abs(pcm.readInt16LE(i)));
   assert.ok(peak > 2000, `the sink received sound (peak ${peak})`);
+
+  // What the hub sent: the stream's PCM chunks (not its start and stop), in order.
+  const sent = Buffer.concat(col.messages.slice(from).filter((m) => /^voice\/satellite\/spk\/tts\/[^/]+$/.test(m.topic)).map((m) => m.payload));
+  const toI16 = (b: Buffer) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length - (b.length % 2)));
+  const { lag, segments } = continuity(toI16(sent), toI16(pcm));
+  const bad = segments.map((c, i) => [i, c] as const).filter(([, c]) => c < 0.8);
+  t.diagnostic(`${segments.length} voiced 100 ms segments at offset ${lag}; worst correlation ${Math.min(...segments).toFixed(2)}`);
+  assert.deepEqual(bad.map(([i, c]) => `segment ${i}: ${c.toFixed(2)}`), [], 'every voiced 100 ms the hub sent is in the recording, at one offset');
 
   const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: [], env: {} });
   const e = new PocketsphinxEngine(config.stt.pocketsphinx);

@@ -145,7 +145,7 @@ export class Player extends EventEmitter {
         }
         s.pending = [];
         s.sinkReady = true;
-        s.sinkStartedAt = Date.now();
+        s.sinkStartedAt = Date.now() + this.sink.leadInMs; // the first sample is heard after the sink's lead-in
         this.emit('playing', s.id);
         if (s.ended) void this.drain(s);
       },
@@ -184,7 +184,7 @@ export class Player extends EventEmitter {
     if (this.recent.size > 64) this.recent.delete(this.recent.values().next().value as string);
     // Heard so far: what was written, but no more than the time the sink has been playing.
     const writtenMs = (s.bytes / 2 / s.rate) * 1000;
-    const playedMs = Math.round(s.sinkStartedAt === undefined ? 0 : Math.min(writtenMs, Date.now() - s.sinkStartedAt));
+    const playedMs = Math.round(s.sinkStartedAt === undefined ? 0 : Math.max(0, Math.min(writtenMs, Date.now() - s.sinkStartedAt)));
     const ev: PlayedEvent = { sessionId: s.id, reason, playedMs, time: new Date().toISOString(), followUp: reason === 'done' && s.followUp };
     if (s.sinkStartedAt !== undefined) ev.startedAt = new Date(s.sinkStartedAt).toISOString();
     this.log.info({ sessionId: s.id, reason, playedMs: ev.playedMs }, 'playback ended');

@@ -14,6 +14,8 @@ import { type PaDevice, resolveDevice } from '../audio/devices';
 
 export interface AudioSink {
   readonly name: string;
+  /** Silence the sink plays before each stream's first sample (ms); the stream is heard this much after start. */
+  readonly leadInMs: number;
   start(rate: number, streamId: string): Promise<void>;
   write(pcm: Buffer): void;
   /** Resolves once everything written has been heard. */
@@ -21,6 +23,14 @@ export interface AudioSink {
   /** Stops at once, dropping what is buffered. */
   stop(): void;
 }
+
+/**
+ * PortAudio frames per callback. naudiodon asks for the device's low latency on x86 (a few ms); under
+ * PulseAudio, a satellite busy on its other core then underruns mid-sentence and the listener hears
+ * clipped or repeated syllables. 1024 frames (64 ms at 16 kHz) is what naudiodon's ARM default of
+ * high latency gives on a Raspberry Pi, within a factor of two.
+ */
+const FRAMES_PER_BUFFER = 1024;
 
 /** Real-time clock for sinks that cannot report when the audio is out: start + duration written. */
 class PlayClock {
@@ -58,13 +68,16 @@ export class SpeakerSink implements AudioSink {
   private clock?: PlayClock;
   private done?: Promise<void>;
 
-  constructor(private readonly device: string) {}
+  constructor(
+    private readonly device: string,
+    readonly leadInMs = 0,
+  ) {}
 
   start(rate: number): Promise<void> {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const pa = require('naudiodon') as Naudiodon;
-      const io = new pa.AudioIO({ outOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: rate, deviceId: resolveDevice(this.device, () => pa.getDevices(), 'output', 'VOICE_PLAYBACK_FAILED'), closeOnError: false } });
+      const io = new pa.AudioIO({ outOptions: { channelCount: 1, sampleFormat: pa.SampleFormat16Bit, sampleRate: rate, deviceId: resolveDevice(this.device, () => pa.getDevices(), 'output', 'VOICE_PLAYBACK_FAILED'), closeOnError: false, framesPerBuffer: FRAMES_PER_BUFFER } });
       this.done = new Promise<void>((resolve) => {
         io.once('finished', () => resolve());
         io.once('error', () => resolve());
@@ -73,6 +86,7 @@ export class SpeakerSink implements AudioSink {
       io.start();
       this.io = io;
       this.clock = new PlayClock(rate);
+      this.write(leadIn(rate, this.leadInMs));
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(new VoiceError('VOICE_PLAYBACK_FAILED', `cannot open the speaker: ${(err as Error).message}`, undefined, { cause: err }));
@@ -106,7 +120,10 @@ export class CommandSink implements AudioSink {
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
-  constructor(private readonly command: string) {}
+  constructor(
+    private readonly command: string,
+    readonly leadInMs = 0,
+  ) {}
 
   start(rate: number): Promise<void> {
     const [cmd, ...args] = splitCommand(this.command.replace(/\{rate\}/g, String(rate)));
@@ -116,7 +133,10 @@ export class CommandSink implements AudioSink {
       this.child = child;
       this.exited = new Promise((r) => child.once('close', () => r()));
       child.stdin?.on('error', () => undefined); // killed mid-write on stop
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        this.write(leadIn(rate, this.leadInMs));
+        resolve();
+      });
       child.once('error', (e) => reject(new VoiceError('VOICE_PLAYBACK_FAILED', `playback command "${cmd}" failed: ${e.message}`, undefined, { cause: e })));
     });
   }
@@ -140,6 +160,7 @@ export class CommandSink implements AudioSink {
 /** Writes each stream to <dir>/<streamId>.wav, paced like a real speaker. */
 export class FileSink implements AudioSink {
   readonly name = 'file';
+  readonly leadInMs = 0;
   private chunks: Buffer[] = [];
   private rate = 16000;
   private id = '';
@@ -196,8 +217,13 @@ export class FileSink implements AudioSink {
   }
 }
 
-export function createSink(c: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string }): AudioSink {
-  if (c.sink === 'command') return new CommandSink(c.command);
+/** Silence of ms at rate, s16 mono. */
+function leadIn(rate: number, ms: number): Buffer {
+  return Buffer.alloc(Math.round((rate * ms) / 1000) * 2);
+}
+
+export function createSink(c: { sink: 'speaker' | 'command' | 'file'; device: string; command: string; dir: string; leadInMs: number }): AudioSink {
+  if (c.sink === 'command') return new CommandSink(c.command, c.leadInMs);
   if (c.sink === 'file') return new FileSink(c.dir);
-  return new SpeakerSink(c.device);
+  return new SpeakerSink(c.device, c.leadInMs);
 }
