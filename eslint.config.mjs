@@ -20,4 +20,16 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard: plain browser scripts (web/), served as they are.
+  {
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'navigator', 'fetch', 'WebSocket', 'URL', 'Blob', 'AudioContext', 'AudioWorkletNode', 'AudioWorkletProcessor', 'registerProcessor', 'sampleRate', 'setTimeout', 'setInterval', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -10,6 +10,8 @@ export interface ErrorInfo {
   /** A set-up failure: the process exits 78 instead of 1 when start-up fails with it. */
   setup: boolean;
   doc: string;
+  /** The HTTP status when the hub's HTTP API answers with this code (docs/http.md); 500 when absent. */
+  http?: number;
 }
 
 export const ERROR_CODES = {
@@ -24,6 +26,7 @@ export const ERROR_CODES = {
   VOICE_SESSION_LIMIT: { setup: false, doc: 'The hub already runs stt.maxSessions live sessions. The wake is refused and the satellite told to end it (command end); raise the limit or add workers.' },
   VOICE_BUSY: {
     setup: false,
+    http: 503,
     doc: 'The hub is decoding all the sessions it can at once (its warm capacity, capacity under stt in the hub status, or fewer when the measured decode speed says the workers would fall behind real time), and no decoder came free within `stt.queueMs` after the session\'s audio stopped (at once when it is 0). The session is refused: the hub tells the satellite to end it with reason busy, and the satellite stops streaming and plays a short busy tone. Nothing was transcribed; say it again in a moment.',
   },
   VOICE_WAKE_RATE_LIMITED: {
@@ -53,6 +56,7 @@ export const ERROR_CODES = {
   },
   VOICE_STT_TIMEOUT: {
     setup: false,
+    http: 504,
     doc: 'The recognizer did not return a session\'s final transcript in time: the wait is worked out from the audio it still had to decode at the measured decode speed, at most `session.finalTimeoutMs`. The last partial is published as the final transcript, marked incomplete (`incomplete: true`), and the recognizer is freed; the next session carries on.',
   },
   VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
@@ -65,10 +69,10 @@ export const ERROR_CODES = {
   VOICE_TTS_VOICE_INVALID: { setup: true, doc: 'The Piper voice could not be loaded (bad JSON config, not a Piper model, corrupt file). Re-download it.' },
   VOICE_TTS_VOICE_UNSUPPORTED: { setup: true, doc: "The Piper voice's phoneme_type (in its .onnx.json) is one the hub cannot phonemize: espeak and text voices are spoken; piper1-gpl's pinyin, hebrew and japanese voices need phonemizers the hub does not have. Use another voice or set `tts.engine` to flite. With `tts.engine` auto the hub falls back to flite with a warning." },
   VOICE_TTS_SPEAKER_INVALID: { setup: true, doc: 'The configured `tts.piper.speaker` is not a speaker of the Piper voice: a voice with num_speakers N in its .onnx.json has speaker ids 0 to N-1 (its speaker_id_map names them), a single-speaker voice only 0. Refused at start instead of failing every sentence; set `tts.piper.speaker` to an id in range. With `tts.engine` auto the hub falls back to flite with a warning.' },
-  VOICE_LLM_UNREACHABLE: { setup: false, doc: 'The Ollama server could not be reached (llm.host). The transcript is published, the satellite speaks reply.apology, and the next session tries again.' },
-  VOICE_LLM_MODEL_MISSING: { setup: false, doc: 'Ollama does not have the configured model (HTTP 404). Run `ollama pull <llm.model>` on the Ollama host.' },
-  VOICE_LLM_TIMEOUT: { setup: false, doc: 'Ollama did not answer within llm.firstTokenTimeoutMs, went silent for llm.idleTimeoutMs, or exceeded llm.totalTimeoutMs. The request is aborted and the apology spoken.' },
-  VOICE_LLM_FAILED: { setup: false, doc: 'Ollama returned an error or the stream broke mid-reply. What was already said stands; the apology follows.' },
+  VOICE_LLM_UNREACHABLE: { setup: false, http: 502, doc: 'The Ollama server could not be reached (llm.host). The transcript is published, the satellite speaks reply.apology, and the next session tries again.' },
+  VOICE_LLM_MODEL_MISSING: { setup: false, http: 404, doc: 'Ollama does not have the configured model (HTTP 404). Run `ollama pull <llm.model>` on the Ollama host.' },
+  VOICE_LLM_TIMEOUT: { setup: false, http: 504, doc: 'Ollama did not answer within llm.firstTokenTimeoutMs, went silent for llm.idleTimeoutMs, or exceeded llm.totalTimeoutMs. The request is aborted and the apology spoken.' },
+  VOICE_LLM_FAILED: { setup: false, http: 502, doc: 'Ollama returned an error or the stream broke mid-reply. What was already said stands; the apology follows.' },
   VOICE_LLM_NO_TOOLS: { setup: false, doc: 'The model (llm.model) does not support tools: Ollama refused a chat with tools (HTTP 400). Logged once as a warning; from then on the hub chats without tools, so the LLM answers in text and cannot act on devices. Pick a model with tool support (llama3.2, qwen2.5) to let it act.' },
   VOICE_PLAYBACK_FAILED: { setup: false, doc: 'The satellite could not play audio (no output device, playback command failed, bad TTS stream). The satellite keeps listening.' },
   VOICE_ANNOUNCE_NO_TARGET: { setup: false, doc: 'An announcement named a room or satellite that the hub has not seen online. Nothing is spoken.' },
@@ -82,6 +86,14 @@ export const ERROR_CODES = {
   VOICE_TLS_INVALID: { setup: true, doc: "A TLS certificate, key or CA file cannot be read, is not PEM, or the key is not the certificate's (broker.tls.cert, broker.tls.key, broker.tls.ca, mqtt.ca); or broker.tls.enabled is on without a certificate. `voice-hub tls init` makes a local CA and a server certificate (docs/security.md, TLS)." },
   VOICE_MQTT_TLS_UNTRUSTED: { setup: true, doc: "The broker's TLS certificate was refused: expired or not yet valid (reason CERT_HAS_EXPIRED, CERT_NOT_YET_VALID), signed by a CA other than mqtt.ca (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN…), or not naming the host in mqtt.url (ERR_TLS_CERT_ALTNAME_INVALID). The client never sends its credentials to it; it logs the reason once and keeps retrying, and stops start-up if it never connects. Copy the hub's tls/ca.crt to mqtt.ca, use a host name the certificate holds (`voice-hub tls init --name`), or issue a new certificate." },
   VOICE_MQTT_UNREACHABLE: { setup: false, doc: 'The MQTT broker could not be reached; the client keeps retrying.' },
+  VOICE_HTTP_UNAUTHORIZED: { setup: false, http: 401, doc: 'An HTTP API request (/api/...) had no credentials, or a name and secret the hub does not know. Send HTTP Basic auth with an identity of role automation: `voice-hub automation add <name>` prints its secret (curl -u name:secret).' },
+  VOICE_HTTP_FORBIDDEN: { setup: false, http: 403, doc: 'An HTTP API request came with a satellite\'s identity. Satellites may not use the API; use an identity of role automation.' },
+  VOICE_HTTP_BAD_REQUEST: { setup: false, http: 400, doc: 'An HTTP API request body was not valid JSON, or lacked a field or had one of the wrong type; the message names it. docs/http.md shows each request.' },
+  VOICE_HTTP_UNSUPPORTED_MEDIA: { setup: false, http: 415, doc: 'An HTTP API request had a Content-Type the endpoint does not take: JSON endpoints need application/json; /api/stt/transcribe takes audio/wav (or audio/x-wav, audio/wave) and raw 16 kHz mono s16le PCM as audio/L16 or application/octet-stream.' },
+  VOICE_HTTP_TOO_LARGE: { setup: false, http: 413, doc: 'An HTTP request body was larger than `http.maxBodyBytes`. It is refused before it is read; send less audio or raise the limit.' },
+  VOICE_HTTP_BAD_AUDIO: { setup: false, http: 400, doc: 'Audio sent to /api/stt/transcribe could not be used: a WAV whose RIFF header or chunks are broken, a WAV that is not 16-bit PCM or has more than 2 channels, an odd number of bytes of raw PCM, or no audio at all. Other sample rates and stereo are converted to 16 kHz mono.' },
+  VOICE_HTTP_NOT_FOUND: { setup: false, http: 404, doc: 'No HTTP endpoint at that method and path. docs/http.md lists them.' },
+  VOICE_HTTP_FAILED: { setup: false, doc: 'The HTTP server could not listen on `http.host`:`http.port` (port in use or not permitted). The hub does not start; free the port, choose another, or set http.enabled false.' },
   VOICE_INTERNAL: { setup: false, doc: 'An unexpected internal error. The process keeps running; please report it with the log.' },
 } as const satisfies Record<string, ErrorInfo>;
 

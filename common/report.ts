@@ -29,10 +29,18 @@ export class ErrorReporter {
     },
   ) {}
 
+  private readonly watchers: ((e: ErrorPayload) => void)[] = [];
+
+  /** Calls fn with every error reported from now on (the hub's metrics and dashboard). */
+  onReport(fn: (e: ErrorPayload) => void): void {
+    this.watchers.push(fn);
+  }
+
   report(code: ErrorCode, message: string, at: ReportTarget = {}): void {
     const satellite = at.satellite ?? this.ctx.defaultSatellite;
     this.ctx.log.warn({ code, satellite, sessionId: at.sessionId, ...at.log }, message);
     const p: ErrorPayload = { code, message, satellite, sessionId: at.sessionId, time: now() };
+    for (const w of this.watchers) w(p);
     const topic = satellite === undefined ? this.ctx.topics.hubError() : this.ctx.topics.error(satellite);
     this.ctx.mqtt()?.publish(topic, JSON.stringify(p), { qos: 1 });
   }

@@ -152,6 +152,12 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     max: { doc: 'Most timers one satellite may have at once; one more is refused with a spoken answer.', format: positiveInt('positiveInt'), default: 10 },
     ringLimitS: { doc: "How long a finished timer rings (the alarm, then its name, then the alarm every ~2 s) unless stopped sooner: the satellite's stop command, its wake word, or any new reply.", format: positiveInt('positiveInt'), default: 60 },
   },
+  http: {
+    enabled: { doc: 'The hub\'s HTTP server (docs/http.md): /health, /ready, /metrics, and the REST API under /api, which needs an identity of role automation (or the hub\'s own) with HTTP Basic auth.', format: Boolean, default: true },
+    host: { doc: 'Address the HTTP server listens on. Loopback by default: the API transcribes and speaks, so open it to the LAN (0.0.0.0) only on purpose.', format: String, default: '127.0.0.1' },
+    port: { doc: 'TCP port of the HTTP server; 0 picks a free port (tests).', format: 'port', default: 8780 },
+    maxBodyBytes: { doc: 'Largest request body, in bytes; a larger one is refused with 413 VOICE_HTTP_TOO_LARGE before it is read. The default holds 5 minutes of 16 kHz 16-bit mono audio.', format: positiveInt('positiveInt'), default: 10485760 },
+  },
   homeassistant: {
     enabled: {
       doc: 'Home Assistant MQTT discovery (docs/homeassistant.md): the hub publishes, retained under homeassistant.prefix, one device per satellite (state, last transcript, events, mute, volume, announce, listen, stop, timers) and one for itself, whose command entities publish on the satellites\' own command and announce topics; it publishes each satellite\'s state on .../state and its wakes, transcripts and intents on .../event, re-publishes when Home Assistant says online on <prefix>/status, and removes the devices of satellites that are gone. Needs Home Assistant 2024.11 or later (device discovery).',
@@ -184,6 +190,8 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
     totalTimeoutMs: { doc: 'Abort any reply that takes longer than this in total.', format: positiveInt('positiveInt'), default: 60000 },
     historyTurns: { doc: 'Conversation memory per satellite: the last N question/answer pairs are sent with each request.', format: nonNegativeInt('nonNegativeInt'), default: 6 },
     historyIdleMs: { doc: "A satellite's conversation is forgotten after this long without a turn.", format: positiveInt('positiveInt'), default: 300000 },
+    checkAtStart: { doc: 'When replies are on, the hub asks Ollama at start whether it is reachable and has llm.model (GET /api/tags), and reports VOICE_LLM_UNREACHABLE or VOICE_LLM_MODEL_MISSING on the hub\'s error topic if not. /ready asks again each time.', format: Boolean, default: true },
+    preload: { doc: 'After a successful start check, load llm.model into Ollama (an empty generate request with llm.keepAlive), so the first question does not wait for the model to load.', format: Boolean, default: true },
     toolRounds: { doc: "Most tool rounds (a chat answered with tool calls, the calls performed, their results sent back) in one reply. When the LLM still calls tools after that many, the hub stops and says what was already said, or reply.apology when nothing was. 0: the LLM gets no tools (docs/intents.md, \"The LLM's tools\").", format: nonNegativeInt('nonNegativeInt'), default: 5 },
   },
   tts: {
@@ -250,6 +258,7 @@ export interface HubConfig {
   session: { partialIntervalMs: number; timeoutMs: number; finalTimeoutMs: number; maxLengthMs: number; maxWakesPerMinute: number; maxAudioBytesPerSecond: number; maxFrameBytes: number; endpoint: boolean; endpointMinMs: number; wakeMarginMs: number };
   intents: { enabled: boolean; dir: string; commandModel: boolean; endOfCommandMs: number; minConfidence: number };
   timers: { enabled: boolean; max: number; ringLimitS: number };
+  http: { enabled: boolean; host: string; port: number; maxBodyBytes: number };
   homeassistant: { enabled: boolean; prefix: string; readbackMs: number };
   reply: { enabled: boolean; handledWaitMs: number; apology: string; followUp: boolean; partialIntervalMs: number };
   llm: {
@@ -263,6 +272,8 @@ export interface HubConfig {
     totalTimeoutMs: number;
     historyTurns: number;
     historyIdleMs: number;
+    checkAtStart: boolean;
+    preload: boolean;
     toolRounds: number;
   };
   tts: {

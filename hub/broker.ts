@@ -65,6 +65,16 @@ export class EmbeddedBroker {
   private readonly oversized = new Map<string, { at: number; quiet: number }>();
   /** The plain listener's port (0: none). */
   port = 0;
+
+  /** MQTT clients connected now (the hub's own included). */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** True while every listener accepts connections. */
+  get listening(): boolean {
+    return this.servers.length > 0 && this.servers.every((s) => s.listening);
+  }
   /** The mqtts listener's port (0: none). */
   tlsPort = 0;
 

@@ -20,6 +20,8 @@ export interface SatelliteInfo {
   group?: string;
   online: boolean;
   capabilities: string[];
+  /** browser: a dashboard tab talking through the hub's HTTP server (its status says kind: browser); mqtt: any other. */
+  kind?: 'mqtt' | 'browser';
   /** The playback volume its status last reported (0-100). */
   volume?: number;
   state: SatelliteState;
@@ -52,10 +54,14 @@ export interface HubEvents {
   /** Satellites of one group heard the same wake word: one won (hub/arbitration). */
   arbitration: [ArbitrationPayload];
   sessionOpened: [{ satellite: string; sessionId: string; room: string }];
+  /** A session's first audio frame reached the hub, sinceWakeMs after its wake did. */
+  sessionAudio: [{ satellite: string; sessionId: string; sinceWakeMs: number }];
   sessionFinalizing: [{ satellite: string; sessionId: string; reason: FinalReason }];
   /** The session is over; `transcript` (final) was emitted before this when there was one. */
   sessionClosed: [{ satellite: string; sessionId: string; reason: FinalReason | 'aborted' }];
   transcript: [TranscriptPayload];
+  /** A partial transcript, as published on .../transcript/partial. */
+  partial: [TranscriptPayload];
   /** A final transcript matched an intent (hub/intents), published on .../intent. */
   intent: [IntentPayload];
   /** Where a final transcript goes next (hub/intents/feature.ts): the reply manager acts on it. */

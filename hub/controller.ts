@@ -33,7 +33,10 @@ import { commandModel, unsayable } from './intents/command-model';
 import { Timers } from './timers/feature';
 import { Volume } from './volume/feature';
 import { BUILTIN_INTENTS, type IntentSet, loadIntents, sentenceCount, userIntentFiles } from './intents/load';
+import { Http } from './http/feature';
 import { OllamaClient } from './llm/ollama';
+import { OllamaApi } from './llm/ollama-api';
+import { checkLlmAtStart } from './llm/startup';
 import { SatelliteRegistry } from './registry';
 import { ReplyManager } from './reply/manager';
 import { Router } from './router';
@@ -61,6 +64,8 @@ export class Hub {
   /** Understanding: final transcripts matched to intents (intents.*). */
   intents?: Intents;
   timers?: Timers;
+  /** The HTTP server (http.enabled): health, metrics, the REST API. */
+  http?: Http;
   /** Cross-room wake arbitration (arbitration.enabled). */
   arbitration?: Arbitration;
   /** The URL clients use to reach the hub's broker. */
@@ -109,6 +114,7 @@ export class Hub {
       p.arbitration = { enabled: this.config.arbitration.enabled, decisions: this.arbitration?.stats.decisions ?? 0, lateDuplicates: this.arbitration?.stats.lateDuplicates ?? 0, satellites };
       p.intents = { enabled: this.config.intents.enabled, ...this.intents?.summary() };
       p.timers = { enabled: this.timers !== undefined, ...this.timers?.summary() };
+      if (this.http?.url) p.http = { url: this.http.url };
     }
     return JSON.stringify(p);
   }
@@ -170,7 +176,10 @@ export class Hub {
       this.features.push(this.replies, new Announcements(child('announce')));
     }
     if (c.homeassistant.enabled) this.features.push(new HomeAssistant(child('homeassistant')));
+    const ollama = new OllamaApi(c.llm);
+    if (c.http.enabled) this.features.push((this.http = this.httpServer(child('http'), ollama)));
     for (const f of this.features) await f.start?.();
+    if (c.reply.enabled && c.llm.checkAtStart) void checkLlmAtStart(ollama, c.llm, this.errors, this.log.child({ module: 'llm' }));
     // Subscribe and announce presence now and whenever the broker comes back.
     const mqtt = this.mqtt;
     this.router = new Router({
@@ -190,6 +199,18 @@ export class Hub {
       this.statusTimer.unref();
     }
     this.log.info({ broker: shownUrl(this.brokerUrl), stt: this.sttEngine.name, tts: this.ttsEngine?.name ?? null }, 'hub ready');
+  }
+
+  private httpServer(ctx: HubContext, llm: OllamaApi): Http {
+    const voice = (name: string) => (name === 'piper' ? this.config.tts.piper.voice : this.config.tts.flite.voice);
+    return new Http(ctx, {
+      stt: () => this.admission,
+      tts: () => (this.tts && this.ttsEngine ? { engine: this.tts, name: this.ttsEngine.name, voice: voice(this.ttsEngine.name) } : undefined),
+      ttsError: () => this.ttsError,
+      broker: () => this.broker,
+      sttBusyMs: () => this.admission?.busyMs ?? 0,
+      llm,
+    });
   }
 
   private loadIntents(): IntentSet {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeSchema } from '../common/config';
-import { ERROR_CODES } from '../common/errors';
+import { ERROR_CODES, type ErrorInfo } from '../common/errors';
 import { hubSchema } from '../config/hub';
 import { satelliteSchema } from '../config/satellite';
 
@@ -103,7 +103,7 @@ ${WAKE_NOTES}
 }
 
 export function errorsDoc(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, info]) => `| \`${code}\` | ${info.setup ? '78' : '1'} | ${cell(info.doc)} |`);
+  const rows = Object.entries(ERROR_CODES).map(([code, info]: [string, ErrorInfo]) => `| \`${code}\` | ${info.setup ? '78' : '1'} | ${info.http ?? ''} | ${cell(info.doc)} |`);
   const setup = Object.entries(ERROR_CODES).filter(([, info]) => info.setup).map(([code]) => `\`${code}\``);
   return `# Error codes
 
@@ -119,10 +119,13 @@ the process exits 78 for set-up problems that a restart cannot fix
 (${setup.join(', ')})
 and 1 otherwise, so systemd restarts only what a restart can fix. The
 "exit" column is the exit status when start-up fails with that code.
-Errors that concern no satellite go to \`voice/hub/error\`.
+Errors that concern no satellite go to \`voice/hub/error\`. The "HTTP"
+column is the status of an HTTP API answer with that code, whose body is
+\`{error: {code, message}}\` (docs/http.md); a code with no status there is
+answered 500.
 
-| code | exit | meaning and what to do |
-|---|---|---|
+| code | exit | HTTP | meaning and what to do |
+|---|---|---|---|
 ${rows.join('\n')}
 `;
 }

@@ -38,7 +38,7 @@ function argOf(args: string[], name: string): string | undefined {
 }
 
 /**
- * Three features are off in a test's hub unless the test names one of their
+ * Four features are off in a test's hub unless the test names one of their
  * settings:
  * - cross-room arbitration: most tests' satellites stand for different rooms
  *   speaking at the same moment (five commands at once in e2e, a burst of
@@ -50,12 +50,19 @@ function argOf(args: string[], name: string): string | undefined {
  * - Home Assistant discovery: its retained devices and state topics are
  *   more messages and work in every test that has nothing to do with it.
  *   test/homeassistant.test.ts turns it on (and the demo keeps the default).
+ * - the LLM check at start (llm.checkAtStart): most tests have no Ollama
+ *   double, and its VOICE_LLM_UNREACHABLE on the hub's error topic would be
+ *   a message they did not cause. test/http*.test.ts turn it on.
+ * And each hub's HTTP server listens on a free port unless a test names one.
  */
 export function withTestDefaults(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
   const out = [...args];
   if (!args.some((a) => a.startsWith('--arbitration-')) && env.VOICE_HUB_ARBITRATION_ENABLED === undefined) out.push('--arbitration-enabled', 'false');
   if (!args.some((a) => a.startsWith('--intents-')) && env.VOICE_HUB_INTENTS_ENABLED === undefined) out.push('--intents-enabled', 'false');
   if (!args.some((a) => a.startsWith('--homeassistant-')) && env.VOICE_HUB_HOMEASSISTANT_ENABLED === undefined) out.push('--homeassistant-enabled', 'false');
+  // Many hubs run at once: each HTTP server on a free port (its URL is in the 'HTTP server listening' log line).
+  if (!args.some((a) => a.startsWith('--http-port')) && env.VOICE_HUB_HTTP_PORT === undefined) out.push('--http-port', '0');
+  if (!args.some((a) => a.startsWith('--llm-check-at-start') || a.startsWith('--llm-preload')) && env.VOICE_HUB_LLM_CHECK_AT_START === undefined) out.push('--llm-check-at-start', 'false');
   return out;
 }
 
@@ -114,4 +121,9 @@ export function satelliteArgs(args: string[], env: NodeJS.ProcessEnv, defaultId:
   const id = argOf(args, '--satellite-id') ?? env.VOICE_SAT_SATELLITE_ID ?? defaultId;
   const auth = satelliteAuth(url, id);
   return auth ? [...args, '--mqtt-username', auth.username, '--mqtt-password', auth.password] : args;
+}
+
+/** The state directory of the test hub whose broker is at url (its identities live there). */
+export function stateDirOf(url: string): string | undefined {
+  return dirsByPort.get(portOf(url) ?? -1);
 }

@@ -70,7 +70,7 @@ test('auto: with no Vosk model installed pocketsphinx runs with no fallback reco
 });
 
 test('an engine named explicitly must start: a broken Vosk model stops start-up with its code', { skip: fs.existsSync(defaultVoskLibrary()) ? false : 'libvosk not installed' }, async () => {
-  const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: ['--broker-port', '0', '--broker-host', '127.0.0.1', '--hub-state-dir', path.join(TMP, 'engines-state'), '--stt-workers', '1', '--stt-engine', 'vosk', '--stt-vosk-model', brokenVoskModel()], env: {} });
+  const { config } = loadConfig<HubConfig>(hubSchema, { prefix: 'VOICE_HUB', argv: ['--broker-port', '0', '--broker-host', '127.0.0.1', '--hub-state-dir', path.join(TMP, 'engines-state'), '--stt-workers', '1', '--stt-engine', 'vosk', '--stt-vosk-model', brokenVoskModel(), '--http-port', '0'], env: {} });
   const hub = new Hub({ config, log: pino({ level: 'silent' }) });
   try {
     await assert.rejects(hub.start(), (e: unknown) => (e as { code?: string }).code === 'VOICE_STT_MODEL_INVALID');

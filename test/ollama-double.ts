@@ -13,6 +13,14 @@
  * does not support tools"} to any request with tools, as Ollama does for a
  * model without tool support, and streams `tokens` to one without. Records
  * each request's body (messages, tools) and whether the client aborted it.
+ *
+ * Also: GET /api/tags lists `models` (settable); POST /api/generate answers
+ * {model, created_at, response, done} lines (NDJSON when stream is not
+ * false, else one object) with `generateTokens`, and an empty prompt loads
+ * the model (Ollama's preload: done_reason "load"); POST /api/embed answers
+ * {model, embeddings} with one deterministic 8-dimensional vector per
+ * input. Both 404 for a model not in `models`, as Ollama does. Their bodies
+ * are kept in `otherRequests`.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,6 +68,10 @@ export function tokenize(text: string): string[] {
 
 export class OllamaDouble {
   readonly requests: ChatRecord[] = [];
+  /** Models the double has (GET /api/tags; generate and embed 404 for others). Chat does not look. */
+  models: string[] = ['llama3.2:latest'];
+  generateTokens: string[] = tokenize('Paris is the capital of France.');
+  readonly otherRequests: { path: string; body: Record<string, unknown>; at: number }[] = [];
   behaviour: Behaviour = { kind: 'stream', tokens: tokenize('Hello there.'), delayMs: 20 };
   private server = http.createServer((req, res) => this.handle(req, res));
   private readonly sockets = new Set<import('node:net').Socket>();
@@ -92,7 +104,8 @@ export class OllamaDouble {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method === 'GET' && req.url === '/api/version') return void res.end(JSON.stringify({ version: '0.6.4-double' }));
-    if (req.method === 'GET' && req.url === '/api/tags') return void res.end(JSON.stringify({ models: [{ name: 'llama3.2:latest', model: 'llama3.2:latest' }] }));
+    if (req.method === 'GET' && req.url === '/api/tags') return void res.end(JSON.stringify({ models: this.models.map((m) => ({ name: m, model: m, modified_at: '2026-11-01T10:00:00Z', size: 2019393189, digest: 'a80c4f17acd5', details: { format: 'gguf', family: 'llama', parameter_size: '3.2B', quantization_level: 'Q4_K_M' } })) }));
+    if (req.method === 'POST' && (req.url === '/api/generate' || req.url === '/api/embed')) return this.other(req, res, req.url);
     if (req.method !== 'POST' || req.url !== '/api/chat') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
       return;
@@ -109,6 +122,35 @@ export class OllamaDouble {
         }
       });
       void this.respond(rec, res);
+    });
+  }
+
+  private has(model: string): boolean {
+    const tag = (n: string) => (n.includes(':') ? n : `${n}:latest`);
+    return this.models.some((m) => tag(m) === tag(model));
+  }
+
+  private other(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(raw) as { model: string; prompt?: string; stream?: boolean; input?: string | string[] };
+      this.otherRequests.push({ path, body, at: Date.now() });
+      const json = (code: number, o: unknown) => res.writeHead(code, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(o));
+      if (!this.has(body.model)) return json(404, { error: `model "${body.model}" not found, try pulling it first` });
+      const created_at = new Date().toISOString();
+      if (path === '/api/embed') {
+        const inputs = typeof body.input === 'string' ? [body.input] : (body.input ?? []);
+        // A vector from the text's bytes: the same text always gives the same vector.
+        const vec = (t: string) => Array.from({ length: 8 }, (_, i) => Number((((t.charCodeAt(i % t.length) * (i + 1)) % 97) / 97).toFixed(4)));
+        return json(200, { model: body.model, embeddings: inputs.map(vec), total_duration: 1000, load_duration: 100, prompt_eval_count: inputs.length });
+      }
+      const end = { model: body.model, created_at, response: '', done: true, done_reason: body.prompt ? 'stop' : 'load', total_duration: 1000 };
+      if (!body.prompt) return json(200, end);
+      if (body.stream === false) return json(200, { ...end, response: this.generateTokens.join('') });
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (const t of this.generateTokens) res.write(`${JSON.stringify({ model: body.model, created_at, response: t, done: false })}\n`);
+      res.end(`${JSON.stringify(end)}\n`);
     });
   }
 

@@ -14,7 +14,7 @@ import { VoiceError } from '../../common/errors';
 import type { Logger } from '../../common/log';
 import type { HubConfig } from '../../config/hub';
 
-export type LlmSettings = Omit<HubConfig['llm'], 'historyTurns' | 'historyIdleMs' | 'toolRounds'>;
+export type LlmSettings = Omit<HubConfig['llm'], 'historyTurns' | 'historyIdleMs' | 'toolRounds' | 'checkAtStart' | 'preload'>;
 
 export type ChatMessage = Message;
 
@@ -43,7 +43,7 @@ function argsOf(a: unknown): Record<string, unknown> {
   return typeof a === 'object' && a !== null && !Array.isArray(a) ? (a as Record<string, unknown>) : {};
 }
 
-function mapError(err: unknown, s: LlmSettings, why: string | undefined): VoiceError {
+export function mapError(err: unknown, s: LlmSettings, why: string | undefined): VoiceError {
   if (why === 'first-token') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} sent nothing within ${s.firstTokenTimeoutMs} ms (llm.firstTokenTimeoutMs)`);
   if (why === 'idle') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} stalled for ${s.idleTimeoutMs} ms mid-reply (llm.idleTimeoutMs)`);
   if (why === 'total') return new VoiceError('VOICE_LLM_TIMEOUT', `Ollama at ${s.host} exceeded ${s.totalTimeoutMs} ms (llm.totalTimeoutMs)`);

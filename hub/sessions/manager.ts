@@ -15,7 +15,7 @@
  * bandwidth are limits.ts's to judge.
  */
 import { toVoiceError } from '../../common/errors';
-import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake, type WakePayload } from '../../common/protocol';
+import { BYTES_PER_MS, formatMatches, parseJson, validateAudioStart, validateAudioStop, validateWake, type TranscriptPayload, type WakePayload } from '../../common/protocol';
 import type { WakeArbiter } from '../arbitration/arbiter';
 import type { Feature, HubContext, TopicHandlers } from '../feature';
 import type { Word } from '../stt/engine';
@@ -155,7 +155,10 @@ export class SessionManager extends SessionBook implements Feature {
     }
     const audioMs = () => s.bytes / BYTES_PER_MS;
     const source = { sessionId: w.sessionId, satellite, room, engine: this.stt.engineName, wakeAt, wakeWord: w.wakeWord, audioMs };
-    const publish = (p: object) => this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });
+    const publish = (p: TranscriptPayload) => {
+      this.ctx.mqtt.publish(this.ctx.topics.transcriptPartial(satellite), JSON.stringify(p), { qos: 0 });
+      this.ctx.bus.emit('partial', p);
+    };
     const s: Session = {
       id: w.sessionId,
       satellite,
@@ -244,6 +247,7 @@ export class SessionManager extends SessionBook implements Feature {
     if (payload.length % 2 !== 0) return this.error(satellite, 'VOICE_AUDIO_FORMAT', `audio frame of ${payload.length} bytes is not whole 16-bit samples; dropped`, sessionId);
     if (payload.length === 0) return;
     if (!this.limits.admitAudio(satellite, sessionId, payload.length)) return this.cut(s);
+    if (s.bytes === 0) this.ctx.bus.emit('sessionAudio', { satellite, sessionId, sinceWakeMs: Date.now() - s.wakeAt });
     s.bytes += payload.length;
     if (s.bytes / BYTES_PER_MS >= NO_START_MS) this.release(s);
     s.stt.audio(payload);

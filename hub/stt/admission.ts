@@ -78,6 +78,8 @@ export class Admission implements Stt {
   private readonly progress = new Set<{ sentMs: number; decodedMs: number }>();
   private readonly queue: Queued[] = [];
   private rtfAvg: number | null = null;
+  /** Decode time of every session that got its final, summed, ms (the hub's metrics). */
+  busyMs = 0;
   private readonly counts = { opened: 0, refused: 0, dequeued: 0 };
 
   constructor(
@@ -200,6 +202,7 @@ export class Admission implements Stt {
       final: (words: Word[], confidence, decodeMs, commands) => {
         // Measured first: the slot it frees goes by the limit the new figure gives.
         this.measure(decodeMs, audioBytes / 32);
+        this.busyMs += decodeMs;
         done();
         events.final(words, confidence, decodeMs, commands);
       },
