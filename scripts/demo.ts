@@ -105,10 +105,12 @@ async function main(): Promise<void> {
     hub.kill('SIGTERM');
     setTimeout(() => process.exit(code), 1500).unref();
   };
+  let dashboard = '';
   const ready = new Promise<number>((resolve) => {
     let brokerPort = Number(port);
     watch(hub, 'hub', (o) => {
       if (o.msg === 'embedded MQTT broker listening') brokerPort = o.port as number;
+      if (o.msg === 'HTTP server listening') dashboard = String(o.url);
       if (o.msg === 'hub ready') {
         console.log(`demo: hub ready (engine: ${String(o.engine)})`);
         resolve(brokerPort);
@@ -162,6 +164,7 @@ async function main(): Promise<void> {
   });
   console.log(`demo: starting a satellite "demo" (room "living-room") fed ${wav}`);
   console.log(`demo: watch what an automation may see with: mosquitto_sub -p ${brokerPort} -u demo-observer -P '${observerSecret}' -v -t 'voice/#'`);
+  if (dashboard) console.log(`demo: the dashboard (live transcripts, and a Talk button that makes the browser tab a satellite) is at ${dashboard}/ : log in as demo-observer with the secret above`);
   console.log('demo: add your own satellites with: node dist/hub/main.js satellite add <id> --room <room> --hub-state-dir state');
   const satArgs = ['--mqtt-url', url, '--satellite-id', 'demo', '--satellite-room', 'living-room', '--mqtt-username', 'demo', '--mqtt-password', satSecret, '--audio-source', 'wav', '--audio-wav', wav];
   satArgs.push(...(speaker ? ['--playback-sink', 'speaker'] : ['--playback-sink', 'file', '--playback-dir', replyDir]));

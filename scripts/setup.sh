@@ -13,7 +13,8 @@ pkgs=(pocketsphinx pocketsphinx-en-us libpocketsphinx3 flite python3)
 if [ "$what" = test ]; then
   # Tests also use Mosquitto as the external broker, PulseAudio as a virtual microphone, sox, and a C
   # compiler (cc, with libc headers) that builds the fake libvosk of test/fixtures/fake-libvosk.c.
-  pkgs+=(mosquitto mosquitto-clients pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox gcc libc6-dev)
+  # Chromium (Debian's, driven by playwright-core) runs the dashboard tests; no browser is downloaded.
+  pkgs+=(mosquitto mosquitto-clients pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox gcc libc6-dev chromium)
 fi
 
 missing=()

@@ -188,7 +188,8 @@ function handle(m) {
 }
 
 // --- this tab as a satellite ----------------------------------------------
-const talk = { ws: null, ctx: null, node: null, stream: null, sessionId: null, playing: null };
+// pending: frames captured before the hub named the session (none of the first words is lost).
+const talk = { ws: null, ctx: null, node: null, stream: null, sessionId: null, playing: null, capturing: false, pending: [] };
 
 function talkState(text) {
   $('#talk-state').textContent = text;
@@ -214,6 +215,7 @@ async function connectTalk() {
       talkState(`ready as ${m.satellite}`);
     } else if (m.type === 'session') {
       talk.sessionId = m.sessionId;
+      for (const f of talk.pending.splice(0)) ws.send(f);
       talkState('listening…');
     } else if (m.type === 'partial') $('#talk-partial').textContent = m.text;
     else if (m.type === 'final') {
@@ -229,31 +231,47 @@ async function connectTalk() {
   };
 }
 
+/** The audio graph's context and worklet, made once (the first click), so later sessions start at once. */
+async function audioContext() {
+  if (!talk.ctx || talk.ctx.state === 'closed') {
+    talk.ctx = new AudioContext();
+    await talk.ctx.audioWorklet.addModule('mic-worklet.js');
+  }
+  if (talk.ctx.state === 'suspended') await talk.ctx.resume();
+  return talk.ctx;
+}
+
 async function startCapture() {
   $('#talk-partial').textContent = '';
   $('#talk-final').textContent = '';
   $('#talk-reply').textContent = '';
   stopReply('stopped');
-  talk.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
-  talk.ctx = new AudioContext();
-  await talk.ctx.audioWorklet.addModule('mic-worklet.js');
-  const src = talk.ctx.createMediaStreamSource(talk.stream);
-  talk.node = new AudioWorkletNode(talk.ctx, 'mic-to-16k');
-  talk.node.port.onmessage = (ev) => {
-    if (talk.ws?.readyState === WebSocket.OPEN && talk.sessionId) talk.ws.send(ev.data);
-  };
-  src.connect(talk.node);
+  // The session opens while the microphone starts; what it hears meanwhile is held, then sent.
+  talk.capturing = true;
+  talk.pending = [];
   talk.ws.send(JSON.stringify({ type: 'start' }));
   $('#talk').textContent = 'Stop';
   $('#talk').classList.add('live');
+  const ctx = await audioContext();
+  talk.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  if (!talk.capturing) return stopCapture(); // stopped meanwhile
+  const src = ctx.createMediaStreamSource(talk.stream);
+  talk.node = new AudioWorkletNode(ctx, 'mic-to-16k');
+  talk.node.port.onmessage = (ev) => {
+    if (!talk.capturing || talk.ws?.readyState !== WebSocket.OPEN) return;
+    if (talk.sessionId) talk.ws.send(ev.data);
+    else talk.pending.push(ev.data);
+  };
+  src.connect(talk.node);
 }
 
 function stopCapture() {
+  talk.capturing = false;
+  talk.pending = [];
   talk.sessionId = null;
   talk.node?.disconnect();
   talk.stream?.getTracks().forEach((t) => t.stop());
-  void talk.ctx?.close();
-  talk.node = talk.stream = talk.ctx = null;
+  talk.node = talk.stream = null;
   $('#talk').textContent = 'Talk';
   $('#talk').classList.remove('live');
 }
@@ -285,7 +303,7 @@ function stopReply(reason) {
 }
 
 $('#talk').addEventListener('click', () => {
-  if (talk.sessionId || talk.node) {
+  if (talk.capturing) {
     talk.ws?.send(JSON.stringify({ type: 'stop' }));
     stopCapture();
   } else startCapture().catch((err) => talkState(`microphone: ${err.message}`));

@@ -2,8 +2,9 @@
  * A browser tab as a satellite: GET /api/talk is a WebSocket from the
  * dashboard's "talk" button. The hub speaks MQTT for the tab, as the tab's
  * satellite `browser-<id>` (kind browser in its retained status), so its
- * sessions take the same path as any satellite's: wake (wakeWord listen),
- * audio/start, audio frames, audio/stop on the broker; the transcripts and
+ * sessions take the same path as any satellite's: wake (wakeWord listen)
+ * and audio/start with the tab's first frame, audio frames, audio/stop on
+ * the broker; the transcripts and
  * the reply come back to the tab; the reply's TTS stream is collected and
  * sent as one WAV, and the tab's "played" is published for it.
  *
@@ -28,7 +29,8 @@ interface Tab {
   id: string;
   room: string;
   ws: WebSocket;
-  session?: { id: string; bytes: number; timer: NodeJS.Timeout };
+  /** opened: its wake and audio/start went out (with its first frame: the tab's microphone start-up is not the hub's latency). */
+  session?: { id: string; bytes: number; timer: NodeJS.Timeout; opened: boolean };
   /** Reply audio being received, by session id. */
   tts: Map<string, { rate: number; chunks: Buffer[] }>;
 }
@@ -85,11 +87,16 @@ export class TalkBridge {
   private startSession(tab: Tab): void {
     if (tab.session) this.endSession(tab, 'command');
     const sid = randomUUID();
-    const time = now();
-    tab.session = { id: sid, bytes: 0, timer: setTimeout(() => this.endSession(tab, 'max-length'), MAX_SESSION_MS) };
-    this.publish(this.ctx.topics.wake(tab.id), JSON.stringify({ sessionId: sid, wakeWord: 'listen', score: 1, time, room: tab.room, openedBy: 'remote' }));
-    this.publish(this.ctx.topics.audioStart(tab.id, sid), JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }));
+    tab.session = { id: sid, bytes: 0, timer: setTimeout(() => this.endSession(tab, 'max-length'), MAX_SESSION_MS), opened: false };
     this.tell(tab, { type: 'session', sessionId: sid });
+  }
+
+  /** The session's first frame: its wake and audio/start, then the frame. */
+  private open(tab: Tab, s: NonNullable<Tab['session']>): void {
+    const time = now();
+    s.opened = true;
+    this.publish(this.ctx.topics.wake(tab.id), JSON.stringify({ sessionId: s.id, wakeWord: 'listen', score: 1, time, room: tab.room, openedBy: 'remote' }));
+    this.publish(this.ctx.topics.audioStart(tab.id, s.id), JSON.stringify({ sessionId: s.id, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }));
   }
 
   private endSession(tab: Tab, reason: 'silence' | 'max-length' | 'command'): void {
@@ -97,7 +104,7 @@ export class TalkBridge {
     if (!s) return;
     clearTimeout(s.timer);
     tab.session = undefined;
-    this.publish(this.ctx.topics.audioStop(tab.id, s.id), JSON.stringify({ sessionId: s.id, reason, time: now() }));
+    if (s.opened) this.publish(this.ctx.topics.audioStop(tab.id, s.id), JSON.stringify({ sessionId: s.id, reason, time: now() }));
     this.tell(tab, { type: 'end', sessionId: s.id });
   }
 
@@ -146,6 +153,7 @@ export class TalkBridge {
         if (binary) {
           const s = tab.session;
           if (!s || data.length === 0 || data.length % 2 !== 0 || data.length > 64000) return;
+          if (!s.opened) this.open(tab, s);
           s.bytes += data.length;
           this.publish(this.ctx.topics.audio(id, s.id), Buffer.from(data));
           if (s.bytes / BYTES_PER_MS >= MAX_SESSION_MS) this.endSession(tab, 'max-length');
