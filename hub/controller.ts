@@ -209,6 +209,7 @@ export class Hub {
       ttsError: () => this.ttsError,
       broker: () => this.broker,
       sttBusyMs: () => this.admission?.busyMs ?? 0,
+      isCommand: (text) => this.intents?.isCommand(text) ?? false,
       llm,
     });
   }

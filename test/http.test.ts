@@ -286,3 +286,21 @@ test('/metrics parses, and a real session moves its counters and histograms', as
   const sats = (await (await api('/api/satellites')).json()) as { satellites: { id: string; room: string; online: boolean }[] };
   assert.deepEqual(sats.satellites.map((s) => [s.id, s.room, s.online]), [['den', 'den', true]]);
 });
+
+test('with intents on, transcribe takes the command model\'s words when they are a command, as a satellite\'s session does', async () => {
+  const h2 = await startHubProcess(['--intents-enabled', 'true', '--reply-enabled', 'false']);
+  try {
+    const url = String((await h2.proc.waitLog((o) => o.msg === 'HTTP server listening')).url);
+    const secret = new IdentityStore(stateDirOf(h2.url) as string).open().add('ha2', 'automation');
+    const post = (text: string) =>
+      fetch(`${url}/api/stt/transcribe`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`ha2:${secret}`).toString('base64')}`, 'content-type': 'audio/wav' }, body: wavFromPcm(noisy(Buffer.concat([silence(300), speak(text), silence(500)]))) });
+    const cmd = (await (await post('set a timer for ten minutes')).json()) as { text: string; decoder?: string; openText?: string };
+    assert.equal(cmd.decoder, 'commands', JSON.stringify(cmd));
+    assert.equal(cmd.text, 'set a timer for ten minutes');
+    assert.equal(typeof cmd.openText, 'string', 'what the general model heard is given too');
+    const open = (await (await post('tell me a story about a dragon and a knight')).json()) as { text: string; decoder?: string };
+    assert.equal(open.decoder, 'open', JSON.stringify(open));
+  } finally {
+    await h2.proc.stop();
+  }
+});

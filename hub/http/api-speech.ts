@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { VoiceError } from '../../common/errors';
 import { wavFromPcm } from '../../common/wav';
 import { type Word, textOf } from '../stt/engine';
+import { END_SLACK_MS } from '../sessions/commands';
 import type { Stt } from '../stt/pool';
 import { RAW_TYPES, toPcm16k, WAV_TYPES } from './audio-in';
 import type { HttpContext } from './feature';
@@ -17,6 +18,8 @@ const CHUNK = 3200; // 100 ms, as a satellite streams
 
 interface Transcribed {
   words: Word[];
+  /** The command model's words, where the engine decodes with one. */
+  commands?: Word[];
   confidence?: number;
   decodeMs: number;
 }
@@ -28,9 +31,9 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number): Promise<Transcrib
     const t: { timer?: NodeJS.Timeout } = {}; // set below; a callback may come before (an error at open)
     const h = stt.open(sid, {
       partial: () => undefined,
-      final: (words, confidence, decodeMs) => {
+      final: (words, confidence, decodeMs, commands) => {
         clearTimeout(t.timer);
-        resolve({ words, confidence, decodeMs });
+        resolve({ words, confidence, decodeMs, commands });
       },
       error: (err) => {
         clearTimeout(t.timer);
@@ -69,8 +72,13 @@ function transcribeRoute(app: FastifyInstance, h: HttpContext): void {
     const audioMs = Math.round(pcm.length / 32);
     // As long as a slow worker could need, plus the queue: never an answer that hangs.
     const r = await transcribe(stt, pcm, h.config.session.finalTimeoutMs + h.config.stt.queueMs + audioMs * 2);
-    const words = r.words.map((w) => ({ word: w.word, startMs: w.startMs, endMs: w.endMs }));
-    return { text: textOf(r.words), words, confidence: r.confidence, engine: stt.engineName, timings: { audioMs, decodeMs: Math.round(r.decodeMs), totalMs: Date.now() - started } };
+    // The same rule as a satellite's session (hub/sessions/commands.ts): the command model's words when they are a command and the general model heard nothing after them.
+    const end = r.commands?.at(-1)?.endMs;
+    const useCommands = r.commands !== undefined && end !== undefined && r.words.length > 0 && !r.words.some((w) => w.startMs !== undefined && w.startMs > end + END_SLACK_MS) && h.parts.isCommand(textOf(r.commands));
+    const chosen = useCommands && r.commands ? r.commands : r.words;
+    const words = chosen.map((w) => ({ word: w.word, startMs: w.startMs, endMs: w.endMs }));
+    const decoder = r.commands === undefined ? undefined : useCommands ? 'commands' : 'open';
+    return { text: textOf(chosen), words, confidence: r.confidence, engine: stt.engineName, decoder, openText: useCommands ? textOf(r.words) : undefined, timings: { audioMs, decodeMs: Math.round(r.decodeMs), totalMs: Date.now() - started } };
   });
 }
 

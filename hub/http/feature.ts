@@ -40,6 +40,8 @@ export interface HttpParts {
   ttsError(): { code: string; message: string } | undefined;
   /** The embedded broker, when the hub runs one. */
   broker(): { listening: boolean; clientCount: number } | undefined;
+  /** Whether text is a command of the intent templates (false without intents). */
+  isCommand(text: string): boolean;
   /** STT decode time so far, ms (every session, MQTT or HTTP). */
   sttBusyMs(): number;
   llm: OllamaApi;

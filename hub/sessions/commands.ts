@@ -24,7 +24,7 @@ import type { CommandJudge, Session } from './book';
 const NOW_BACKLOG_MS = 160;
 
 /** A general-model word that starts this long after the command model's last word ends is speech the command missed. */
-const END_SLACK_MS = 100;
+export const END_SLACK_MS = 100;
 
 export class SessionCommands {
   constructor(
