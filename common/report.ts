@@ -31,9 +31,13 @@ export class ErrorReporter {
 
   private readonly watchers: ((e: ErrorPayload) => void)[] = [];
 
-  /** Calls fn with every error reported from now on (the hub's metrics and dashboard). */
-  onReport(fn: (e: ErrorPayload) => void): void {
+  /** Calls fn with every error reported from now on (the hub's metrics and dashboard); returns what stops it. */
+  onReport(fn: (e: ErrorPayload) => void): () => void {
     this.watchers.push(fn);
+    return () => {
+      const i = this.watchers.indexOf(fn);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
   }
 
   report(code: ErrorCode, message: string, at: ReportTarget = {}): void {

@@ -64,8 +64,8 @@ after(async () => {
   await ollama?.stop();
 });
 
-test('the dashboard and its feeds need credentials', async () => {
-  for (const p of ['/', '/app.js', '/api/live', '/api/talk?token=made-up']) {
+test('the dashboard needs credentials', async () => {
+  for (const p of ['/', '/dashboard.js', '/api/satellites']) {
     const r = await fetch(`${http}${p}`);
     assert.equal(r.status, 401, p);
     assert.match(r.headers.get('www-authenticate') ?? '', /^Basic/, p);
@@ -76,13 +76,14 @@ test('talking from the page: the transcript appears, the reply plays, and the sa
   const context = await browser.newContext({ httpCredentials: { username: 'dashboard', password: secret }, viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const logs: string[] = [];
+  let tabId: string | null = null;
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   try {
     await page.goto(http);
     await page.waitForSelector('#conn.on', { timeout: 10000 });
     await page.waitForSelector('#talk:not([disabled])', { timeout: 10000 });
-    const tabId = await page.getAttribute('#talk-card', 'data-satellite');
+    tabId = await page.getAttribute('#talk-card', 'data-satellite');
     assert.match(tabId ?? '', /^browser-[0-9a-f]{6}$/);
     // Both satellites in the list: the MQTT one and this tab (kind browser).
     await page.waitForSelector('#satellites tr[data-satellite="kitchen-pi"]', { timeout: 10000 });
@@ -135,7 +136,8 @@ test('talking from the page: the transcript appears, the reply plays, and the sa
     t.diagnostic(`page console:\n${logs.join('\n')}`);
     throw err;
   }
+  const closedFrom = col.messages.length;
   await context.close();
   // The tab is gone: its satellite is removed (retained status cleared).
-  await col.next((tp, p) => tp.endsWith('/status') && tp.includes('/browser-') && p.length === 0, 10000);
+  await col.next((tp, p) => tp === `voice/satellite/${tabId}/status` && p.length === 0, 10000, closedFrom);
 });

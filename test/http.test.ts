@@ -12,6 +12,7 @@ import { parseWav, wavFromPcm } from '../common/wav';
 import { IdentityStore } from '../hub/security/identities';
 import { stateDirOf } from './credentials';
 import { Collector, type Proc, jsonOf, silence, speak, speakNoisySession, startHubProcess, wer } from './helpers';
+import WebSocket from 'ws';
 import { OllamaDouble } from './ollama-double';
 import { noisy } from './speech-fixtures';
 
@@ -145,19 +146,21 @@ test('transcribe: a WAV, raw PCM and a 44.1 kHz stereo WAV give the command with
   }
   assert.ok(body.words[0].startMs >= 250, `the first word starts after the 300 ms lead-in (${body.words[0].startMs})`);
 
-  const raw = (await (await postAudio(pcm, 'audio/L16;rate=16000;channels=1')).json()) as { text: string };
-  assert.ok(wer(COMMAND, raw.text).rate <= 0.4, `raw: ${raw.text}`);
+  const be = Buffer.from(pcm);
+  be.swap16(); // audio/L16 is big-endian (RFC 2586)
+  const raw = (await (await postAudio(be, 'audio/L16;rate=16000;channels=1')).json()) as { text: string };
+  assert.ok(wer(COMMAND, raw.text).rate <= 0.4, `raw audio/L16: ${raw.text}`);
   const octet = (await (await postAudio(pcm, 'application/octet-stream')).json()) as { text: string };
   assert.ok(wer(COMMAND, octet.text).rate <= 0.4, `octet-stream: ${octet.text}`);
 
-  // 44.1 kHz stereo: the hub mixes down and resamples (band-limited).
+  // 44.1 kHz stereo, the speech on the right: the hub mixes down and resamples (band-limited).
   const n = Math.floor(((pcm.length / 2) * 44100) / 16000);
   const st = Buffer.alloc(n * 4);
   for (let i = 0; i < n; i++) {
     const p = (i * 16000) / 44100;
     const k = Math.min(Math.floor(p), pcm.length / 2 - 2);
     const v = Math.round(pcm.readInt16LE(k * 2) * (1 - (p - k)) + pcm.readInt16LE(k * 2 + 2) * (p - k));
-    st.writeInt16LE(v, i * 4);
+    st.writeInt16LE(0, i * 4); // left: nothing (a mixdown that kept only the first channel would hear no command)
     st.writeInt16LE(v, i * 4 + 2);
   }
   const h = Buffer.from(wavFromPcm(st, 44100));
@@ -187,6 +190,33 @@ test('transcribe refuses bad audio with coded 4xx errors and keeps serving', asy
   // Still serving, and still right.
   const r = (await (await postAudio(wav)).json()) as { text: string };
   assert.ok(wer(COMMAND, r.text).rate <= 0.4, r.text);
+});
+
+/** Opens a WebSocket to path with extra headers; resolves with the HTTP status of a refused upgrade, or 101. */
+function wsStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${http.replace(/^http/, 'ws')}${path}`, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', reject);
+  });
+}
+
+test('the WebSockets take a one-use token from /api/token, never Basic auth, and only from this server\'s pages', async () => {
+  const token = async () => ((await (await api('/api/token')).json()) as { token: string }).token;
+  assert.equal(await wsStatus('/api/live', { authorization: auth }), 401, 'Basic auth alone: a page of another site would have it cached');
+  const t1 = await token();
+  assert.equal(await wsStatus(`/api/live?token=${t1}`), 101);
+  assert.equal(await wsStatus(`/api/live?token=${t1}`), 401, 'a token is good once');
+  assert.equal(await wsStatus('/api/talk?token=made-up'), 401);
+  const t2 = await token();
+  assert.equal(await wsStatus(`/api/talk?token=${t2}`, { origin: 'http://evil.example' }), 403, 'another site\'s page');
+  const t3 = await token();
+  assert.equal(await wsStatus(`/api/live?token=${t3}`, { origin: http }), 101, 'a page of the hub');
+  assert.equal((await fetch(`${http}/api/token`)).status, 401, 'a token needs Basic auth');
 });
 
 test('synthesize speaks the text as a WAV the recognizer understands; voices lists the one in use', async () => {
@@ -285,6 +315,21 @@ test('/metrics parses, and a real session moves its counters and histograms', as
 
   const sats = (await (await api('/api/satellites')).json()) as { satellites: { id: string; room: string; online: boolean }[] };
   assert.deepEqual(sats.satellites.map((s) => [s.id, s.room, s.online]), [['den', 'den', true]]);
+});
+
+test('with replies on and Ollama having the model, the hub loads it at start (llm.preload)', async () => {
+  const before = ollama.otherRequests.length;
+  const h3 = await startHubProcess(['--llm-host', ollama.url, '--llm-check-at-start', 'true', '--llm-keep-alive', '45m']);
+  try {
+    await h3.proc.waitLog((o) => o.msg === 'LLM model loaded', 10000);
+    const load = ollama.otherRequests.slice(before).find((r) => r.path === '/api/generate');
+    assert.ok(load, 'a generate request reached Ollama');
+    assert.equal(load.body.prompt, '', 'an empty prompt: load only');
+    assert.equal(load.body.keep_alive, '45m', 'kept for llm.keepAlive');
+    assert.equal(load.body.model, 'llama3.2');
+  } finally {
+    await h3.proc.stop();
+  }
 });
 
 test('with intents on, transcribe takes the command model\'s words when they are a command, as a satellite\'s session does', async () => {

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { VoiceError } from '../../common/errors';
 import { wavFromPcm } from '../../common/wav';
 import { type Word, textOf } from '../stt/engine';
-import { END_SLACK_MS } from '../sessions/commands';
+import { commandsWin } from '../sessions/commands';
 import type { Stt } from '../stt/pool';
 import { RAW_TYPES, toPcm16k, WAV_TYPES } from './audio-in';
 import type { HttpContext } from './feature';
@@ -25,7 +25,7 @@ interface Transcribed {
 }
 
 /** Feeds pcm to a recognizer of stt as one session and waits for its final. */
-function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number): Promise<Transcribed> {
+function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal): Promise<Transcribed> {
   return new Promise((resolve, reject) => {
     const sid = `http-${randomUUID()}`;
     const t: { timer?: NodeJS.Timeout } = {}; // set below; a callback may come before (an error at open)
@@ -44,6 +44,16 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number): Promise<Transcrib
       h.abort();
       reject(new VoiceError('VOICE_STT_TIMEOUT', `no transcript within ${timeoutMs} ms`));
     }, timeoutMs);
+    // The client went away: its decode stops, and the worker is free for the satellites.
+    gone.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t.timer);
+        h.abort();
+        reject(new VoiceError('VOICE_HTTP_BAD_REQUEST', 'the client closed the request'));
+      },
+      { once: true },
+    );
     for (let off = 0; off < pcm.length; off += CHUNK) h.audio(pcm.subarray(off, off + CHUNK));
     h.finish();
   });
@@ -62,8 +72,12 @@ function transcribeRoute(app: FastifyInstance, h: HttpContext): void {
     if (WAV_TYPES.includes(type) || RAW_TYPES.includes(type)) return done(null, body);
     done(new VoiceError('VOICE_HTTP_UNSUPPORTED_MEDIA', `Content-Type "${type || 'none'}": send audio/wav, or raw 16 kHz mono s16le PCM as audio/L16;rate=16000 or application/octet-stream`), undefined);
   });
-  app.post('/api/stt/transcribe', async (req) => {
+  app.post('/api/stt/transcribe', async (req, reply) => {
     const started = Date.now();
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     const { type, params } = mediaType(req.headers['content-type']);
     if (!Buffer.isBuffer(req.body)) throw new VoiceError('VOICE_HTTP_BAD_AUDIO', 'no audio in the request body');
     const pcm = toPcm16k(req.body, type, params);
@@ -71,10 +85,9 @@ function transcribeRoute(app: FastifyInstance, h: HttpContext): void {
     if (!stt) throw new VoiceError('VOICE_STT_FAILED', 'speech to text has not started');
     const audioMs = Math.round(pcm.length / 32);
     // As long as a slow worker could need, plus the queue: never an answer that hangs.
-    const r = await transcribe(stt, pcm, h.config.session.finalTimeoutMs + h.config.stt.queueMs + audioMs * 2);
-    // The same rule as a satellite's session (hub/sessions/commands.ts): the command model's words when they are a command and the general model heard nothing after them.
-    const end = r.commands?.at(-1)?.endMs;
-    const useCommands = r.commands !== undefined && end !== undefined && r.words.length > 0 && !r.words.some((w) => w.startMs !== undefined && w.startMs > end + END_SLACK_MS) && h.parts.isCommand(textOf(r.commands));
+    const r = await transcribe(stt, pcm, h.config.session.finalTimeoutMs + h.config.stt.queueMs + audioMs * 2, gone.signal);
+    // The rule of a satellite's session (hub/sessions/commands.ts).
+    const useCommands = r.commands !== undefined && commandsWin(r.words, r.commands, textOf(r.words), textOf(r.commands), (t) => h.parts.isCommand(t));
     const chosen = useCommands && r.commands ? r.commands : r.words;
     const words = chosen.map((w) => ({ word: w.word, startMs: w.startMs, endMs: w.endMs }));
     const decoder = r.commands === undefined ? undefined : useCommands ? 'commands' : 'open';

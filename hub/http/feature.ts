@@ -30,6 +30,7 @@ const OPEN = new Set(['/health', '/ready', '/metrics']);
 /** WebSockets a page opens with a token from GET /api/token (a browser cannot set their headers). */
 const TOKEN_PATHS = new Set(['/api/live', '/api/talk']);
 const TOKEN_MS = 60000;
+const VERIFIED_MS = 60000;
 
 /** What the HTTP API serves, read when a request comes (an engine may be replaced meanwhile). */
 export interface HttpParts {
@@ -63,8 +64,9 @@ export function statusOf(code: ErrorCode): number {
 /** fastify's own errors (body parsing, limits, schema validation) as our codes. */
 function codeOf(err: FastifyError): ErrorCode {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'VOICE_HTTP_TOO_LARGE';
+  if (err.statusCode === 404) return 'VOICE_HTTP_NOT_FOUND';
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'VOICE_HTTP_UNSUPPORTED_MEDIA';
-  if (err.validation || err.code?.startsWith('FST_ERR_CTP') || err.statusCode === 400 || err instanceof SyntaxError) return 'VOICE_HTTP_BAD_REQUEST';
+  if (err.validation || err.code?.startsWith('FST_ERR_CTP') || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) || err instanceof SyntaxError) return 'VOICE_HTTP_BAD_REQUEST';
   return 'VOICE_INTERNAL';
 }
 
@@ -78,6 +80,8 @@ export class Http implements Feature {
   /** The tab's satellite topics it must hear: its reply audio, and the hub's commands. */
   readonly handlers: TalkBridge['handlers'];
   private readonly tokens = new Map<string, number>();
+  /** Authorization headers that passed, until when (a removed identity's header still works for up to a minute). */
+  private readonly verified = new Map<string, number>();
   private app?: FastifyInstance;
   /** http://host:port once listening. */
   url = '';
@@ -98,13 +102,17 @@ export class Http implements Feature {
     // Bodies are taken as sent: no type coercion ("42" is not a number), unknown fields are an error.
     const app = Fastify({ bodyLimit: c.maxBodyBytes, logger: false, ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } } });
     const hctx: HttpContext = { ...this.ctx, parts: this.parts, metrics: this.metrics };
+    // Only JSON (and the transcribe route's audio, in its own scope): a text body is 415, not parsed as a string.
+    app.removeContentTypeParser('text/plain');
     app.addHook('onRequest', async (req) => {
       const p = req.url.split('?')[0];
-      if (!OPEN.has(p)) await this.authorize(req, TOKEN_PATHS.has(p));
+      if (OPEN.has(p)) return;
+      if (TOKEN_PATHS.has(p)) return this.tokenAuth(req);
+      await this.authorize(req);
     });
     app.setErrorHandler((err: FastifyError | VoiceError, req, reply) => {
       const code = isVoiceError(err) ? err.code : codeOf(err);
-      const status = isVoiceError(err) ? statusOf(code) : code === 'VOICE_INTERNAL' ? (err.statusCode ?? 500) : statusOf(code);
+      const status = isVoiceError(err) ? statusOf(code) : code === 'VOICE_INTERNAL' ? 500 : statusOf(code);
       if (status >= 500) this.ctx.log.warn({ code, method: req.method, url: req.url, err: err.message }, 'HTTP request failed');
       if (code === 'VOICE_HTTP_UNAUTHORIZED') void reply.header('www-authenticate', 'Basic realm="voice-hub", charset="UTF-8"');
       void reply.code(status).send(errorBody(code, err.message));
@@ -133,18 +141,24 @@ export class Http implements Feature {
   }
 
   /**
-   * HTTP Basic auth with an identity of the hub's store: role automation, or the hub's own. The live
-   * and talk WebSockets also take ?token= from GET /api/token (once each, within a minute).
+   * The live and talk WebSockets: only a one-use token from GET /api/token (within a minute), never Basic
+   * auth, and only from a page of this server: a browser would send its cached Basic credentials on a
+   * WebSocket opened by any other site, and such a site cannot read a token.
    */
-  private async authorize(req: FastifyRequest, tokenOk: boolean): Promise<void> {
-    const token = tokenOk ? (req.query as { token?: string }).token : undefined;
-    if (token !== undefined) {
-      const exp = this.tokens.get(token);
-      this.tokens.delete(token);
-      if (exp !== undefined && exp >= Date.now()) return;
-      throw new VoiceError('VOICE_HTTP_UNAUTHORIZED', 'the token is unknown, used or expired; get a new one from GET /api/token');
-    }
+  private tokenAuth(req: FastifyRequest): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers.host}`) throw new VoiceError('VOICE_HTTP_FORBIDDEN', `a page of ${origin} may not open the hub's WebSockets`);
+    const token = (req.query as { token?: string }).token;
+    const exp = token === undefined ? undefined : this.tokens.get(token);
+    if (token !== undefined) this.tokens.delete(token);
+    if (exp === undefined || exp < Date.now()) throw new VoiceError('VOICE_HTTP_UNAUTHORIZED', 'the WebSockets need ?token= from GET /api/token, once, within a minute');
+  }
+
+  /** HTTP Basic auth with an identity of the hub's store: role automation, or the hub's own. A header that passed is trusted for a minute (the check is a deliberately slow hash). */
+  private async authorize(req: FastifyRequest): Promise<void> {
     const h = req.headers.authorization ?? '';
+    const now = Date.now();
+    if ((this.verified.get(h) ?? 0) > now) return;
     const m = /^Basic\s+(\S+)$/i.exec(h);
     if (!m) throw new VoiceError('VOICE_HTTP_UNAUTHORIZED', 'the hub\'s HTTP API and dashboard need HTTP Basic auth with an identity of role automation (voice-hub automation add <name>)');
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
@@ -154,6 +168,8 @@ export class Http implements Feature {
     const who = await this.ctx.identities.verify(name, secret);
     if (!who) throw new VoiceError('VOICE_HTTP_UNAUTHORIZED', `wrong name or secret for "${name}"`);
     if (who.role === 'satellite') throw new VoiceError('VOICE_HTTP_FORBIDDEN', `"${name}" is a satellite; the API needs an identity of role automation`);
+    for (const [k, exp] of this.verified) if (exp <= now) this.verified.delete(k);
+    if (this.verified.size < 256) this.verified.set(h, now + VERIFIED_MS);
   }
 
   async start(): Promise<void> {

@@ -6,6 +6,7 @@
  * are not needed and say so.
  */
 import type { FastifyInstance } from 'fastify';
+import { shownUrl } from '../../common/mqtt';
 import { VERSION } from '../../common/version';
 import type { HttpContext } from './feature';
 
@@ -22,8 +23,8 @@ async function parts(h: HttpContext): Promise<Record<string, PartState>> {
   const out: Record<string, PartState> = {};
   const broker = h.parts.broker();
   if (broker && !broker.listening) out.broker = { ok: false, detail: 'the embedded broker is not listening', code: 'VOICE_BROKER_FAILED', fix: 'see the hub log; restart the hub' };
-  else if (!h.mqtt.connected) out.broker = { ok: false, detail: `the hub is not connected to its broker${broker ? '' : ` at ${c.mqtt.url}`}`, code: 'VOICE_MQTT_UNREACHABLE', fix: broker ? 'see the hub log' : 'start the broker named by mqtt.url, or check its address and the hub\'s credentials' };
-  else out.broker = { ok: true, detail: broker ? `embedded, ${broker.clientCount} clients` : `connected to ${c.mqtt.url}` };
+  else if (!h.mqtt.connected) out.broker = { ok: false, detail: `the hub is not connected to its broker${broker ? '' : ` at ${shownUrl(c.mqtt.url)}`}`, code: 'VOICE_MQTT_UNREACHABLE', fix: broker ? 'see the hub log' : 'start the broker named by mqtt.url, or check its address and the hub\'s credentials' };
+  else out.broker = { ok: true, detail: broker ? `embedded, ${broker.clientCount} clients` : `connected to ${shownUrl(c.mqtt.url)}` };
 
   const stt = h.parts.stt();
   if (!stt) out.stt = { ok: false, detail: 'speech to text has not started', code: 'VOICE_STT_FAILED', fix: 'see the hub log' };

@@ -24,6 +24,7 @@ export class LiveFeed {
   private readonly errors: unknown[] = [];
   private readonly latency: Record<LatencyKind, { ms: number; at: number }[]> = { wakeToAudio: [], speechToFinal: [], finalToSpeech: [] };
   private readonly finals = new Map<string, number>();
+  private unwatch?: () => void;
 
   constructor(private readonly ctx: HubContext) {}
 
@@ -68,7 +69,7 @@ export class LiveFeed {
       this.finals.delete(e.sessionId);
       this.sample('finalToSpeech', Date.now() - at);
     });
-    this.ctx.errors.onReport((e) => this.send({ type: 'error', error: e }, this.errors, 20));
+    this.unwatch = this.ctx.errors.onReport((e) => this.send({ type: 'error', error: e }, this.errors, 20));
   }
 
   routes(app: FastifyInstance): void {
@@ -82,6 +83,7 @@ export class LiveFeed {
 
   stop(): void {
     this.ctx.bus.removeOwner(this);
+    this.unwatch?.();
     for (const ws of this.clients) ws.close(1001, 'the hub is stopping');
     this.clients.clear();
   }

@@ -19,6 +19,7 @@ export class Metrics {
   private readonly finalToSpeech: Histogram;
   /** Final transcripts waiting for their reply's first audio: session id -> when the final came. */
   private readonly finals = new Map<string, number>();
+  private unwatch?: () => void;
 
   constructor(
     private readonly ctx: HubContext,
@@ -81,7 +82,7 @@ export class Metrics {
 
   start(): void {
     const bus = this.ctx.bus;
-    this.ctx.errors.onReport((e) => this.errors.inc({ code: e.code }));
+    this.unwatch = this.ctx.errors.onReport((e) => this.errors.inc({ code: e.code }));
     bus.on(this, 'sessionClosed', (e) => this.sessions.inc({ outcome: e.reason }));
     bus.on(this, 'sessionAudio', (e) => this.wakeToAudio.observe(e.sinceWakeMs / 1000));
     bus.on(this, 'transcript', (t) => {
@@ -101,5 +102,6 @@ export class Metrics {
 
   stop(): void {
     this.ctx.bus.removeOwner(this);
+    this.unwatch?.();
   }
 }

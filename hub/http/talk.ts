@@ -61,12 +61,14 @@ export class TalkBridge {
       tab.tts.set(t.sessionId, { rate: o.format?.rate ?? 16000, chunks: [] });
     },
     tts: (t, payload) => this.tabs.get(t.satellite)?.tts.get(t.sessionId)?.chunks.push(Buffer.from(payload)),
-    ttsStop: (t) => {
+    ttsStop: (t, payload) => {
       const tab = this.tabs.get(t.satellite);
       const s = tab?.tts.get(t.sessionId);
       if (!tab || !s) return;
       tab.tts.delete(t.sessionId);
       const pcm = Buffer.concat(s.chunks);
+      const aborted = (JSON.parse(payload.toString()) as { reason?: string }).reason === 'aborted';
+      if (aborted) return; // stopped (barge-in, a new reply): nothing to play
       if (pcm.length === 0) return void this.played(tab, t.sessionId, 0, 'done');
       this.tell(tab, { type: 'audio', sessionId: t.sessionId, rate: s.rate });
       if (tab.ws.readyState === tab.ws.OPEN) tab.ws.send(wavFromPcm(pcm, s.rate));
@@ -75,7 +77,7 @@ export class TalkBridge {
       const tab = this.tabs.get(t.satellite);
       if (!tab) return;
       const o = JSON.parse(payload.toString()) as { command?: string; sessionId?: string };
-      if (o.command === 'end' && tab.session) this.endSession(tab, 'command');
+      if (o.command === 'end' && tab.session && (o.sessionId === undefined || o.sessionId === tab.session.id)) this.endSession(tab, 'command');
       if (o.command === 'stop') this.tell(tab, { type: 'stop' });
     },
   };
@@ -126,6 +128,10 @@ export class TalkBridge {
         this.tell(tab, { type: 'end', sessionId: t.sessionId });
       }
     });
+    // A browser satellite no tab holds (the hub stopped without clearing it, or another hub made it) is cleared.
+    bus.on(this, 'satelliteOnline', (s) => {
+      if (s.kind === 'browser' && !this.tabs.has(s.id)) this.publish(this.ctx.topics.satStatus(s.id), '', true);
+    });
     bus.on(this, 'reply', (r) => {
       const tab = mine(r.satellite);
       if (tab) this.tell(tab, { type: 'reply', sessionId: r.sessionId, text: r.text });
@@ -152,7 +158,8 @@ export class TalkBridge {
       ws.on('message', (data: Buffer, binary: boolean) => {
         if (binary) {
           const s = tab.session;
-          if (!s || data.length === 0 || data.length % 2 !== 0 || data.length > 64000) return;
+          if (!s) return; // after the session ended: frames still in flight
+          if (data.length === 0 || data.length % 2 !== 0 || data.length > 64000) return this.tell(tab, { type: 'error', code: 'VOICE_AUDIO_FORMAT', message: `a frame of ${data.length} bytes: send whole 16-bit samples, at most 64000 bytes` });
           if (!s.opened) this.open(tab, s);
           s.bytes += data.length;
           this.publish(this.ctx.topics.audio(id, s.id), Buffer.from(data));
@@ -165,6 +172,7 @@ export class TalkBridge {
         } catch {
           return this.tell(tab, { type: 'error', code: 'VOICE_BAD_PAYLOAD', message: 'not JSON' });
         }
+        if (typeof m !== 'object' || m === null || Array.isArray(m)) return this.tell(tab, { type: 'error', code: 'VOICE_BAD_PAYLOAD', message: 'send a JSON object with a type' });
         if (m.type === 'start') this.startSession(tab);
         else if (m.type === 'stop') this.endSession(tab, 'silence');
         else if (m.type === 'played' && typeof m.sessionId === 'string') this.played(tab, m.sessionId, Math.max(0, Math.round(Number(m.playedMs) || 0)), m.reason === 'stopped' ? 'stopped' : 'done');
@@ -184,6 +192,10 @@ export class TalkBridge {
   stop(): void {
     this.ctx.bus.removeOwner(this);
     this.ctx.mqtt.off('connect', this.resubscribe);
-    for (const tab of this.tabs.values()) tab.ws.close(1001, 'the hub is stopping');
+    // Cleared now, while the hub is still connected (the close handlers may run after it has gone).
+    for (const tab of this.tabs.values()) {
+      this.publish(this.ctx.topics.satStatus(tab.id), '', true);
+      tab.ws.close(1001, 'the hub is stopping');
+    }
   }
 }

@@ -24,7 +24,18 @@ import type { CommandJudge, Session } from './book';
 const NOW_BACKLOG_MS = 160;
 
 /** A general-model word that starts this long after the command model's last word ends is speech the command missed. */
-export const END_SLACK_MS = 100;
+const END_SLACK_MS = 100;
+
+/**
+ * Whose words a session's text is, when the engine decodes with the command model too: the command
+ * model's when they are a command of the templates (commandText), the general model heard something
+ * (openText), and none of the general model's words starts after the command's last one.
+ */
+export function commandsWin(words: Word[], commands: Word[], openText: string, commandText: string, isCommand: (text: string) => boolean): boolean {
+  const end = commands.at(-1)?.endMs;
+  const after = end !== undefined && words.some((w) => w.startMs !== undefined && w.startMs > end + END_SLACK_MS);
+  return openText !== '' && !after && isCommand(commandText);
+}
 
 export class SessionCommands {
   constructor(
@@ -40,9 +51,8 @@ export class SessionCommands {
     let use = false;
     try {
       const open = s.out.afterWake(words);
-      const end = commands.at(-1)?.endMs;
-      const after = end !== undefined && words.some((w) => w.startMs !== undefined && w.startMs > end + END_SLACK_MS);
-      use = open !== '' && !after && this.judge?.isCommand(s.out.afterWake(commands)) === true;
+      const judge = this.judge;
+      use = judge !== undefined && commandsWin(words, commands, open, s.out.afterWake(commands), (t) => judge.isCommand(t));
       s.openText = use ? open : undefined;
     } catch (err) {
       // The general model's words never depend on the templates: a failure here costs only the command model.
