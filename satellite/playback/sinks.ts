@@ -25,12 +25,13 @@ export interface AudioSink {
 }
 
 /**
- * PortAudio frames per callback. naudiodon asks for the device's low latency on x86 (a few ms); under
- * PulseAudio, a satellite busy on its other core then underruns mid-sentence and the listener hears
- * clipped or repeated syllables. 1024 frames (64 ms at 16 kHz) is what naudiodon's ARM default of
- * high latency gives on a Raspberry Pi, within a factor of two.
+ * PortAudio frames per callback. naudiodon leaves it unspecified on x86 and asks for the device's low
+ * latency (a few ms): under PulseAudio, a satellite busy on its other core then underran mid-sentence
+ * and the listener heard clipped or repeated syllables (test/speaker.device.test.ts failed 3 of 5 runs).
+ * 512 frames (32 ms at 16 kHz) passed it 5 of 5; 1024 did too, but then the loopback echo test's
+ * satellite (microphone and speaker in one process) missed its own wake word in 3 of 11 runs.
  */
-const FRAMES_PER_BUFFER = 1024;
+const FRAMES_PER_BUFFER = 512;
 
 /** Real-time clock for sinks that cannot report when the audio is out: start + duration written. */
 class PlayClock {
