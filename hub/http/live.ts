@@ -13,17 +13,16 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { SatelliteInfo } from '../bus';
 import type { HubContext } from '../feature';
+import { type LatencyKind, watchLatencies } from './latency';
 
 const RECENT = 50;
 const SAMPLES = 60;
-export type LatencyKind = 'wakeToAudio' | 'speechToFinal' | 'finalToSpeech';
 
 export class LiveFeed {
   private readonly clients = new Set<WebSocket>();
   private readonly events: unknown[] = [];
   private readonly errors: unknown[] = [];
   private readonly latency: Record<LatencyKind, { ms: number; at: number }[]> = { wakeToAudio: [], speechToFinal: [], finalToSpeech: [] };
-  private readonly finals = new Map<string, number>();
   private unwatch?: () => void;
 
   constructor(private readonly ctx: HubContext) {}
@@ -56,19 +55,10 @@ export class LiveFeed {
     bus.on(this, 'transcript', (t) => {
       if (!t.final) return;
       this.send({ type: 'final', transcript: t }, this.events);
-      if (t.timings.finalizeMs !== undefined) this.sample('speechToFinal', t.timings.finalizeMs);
-      this.finals.set(t.sessionId, Date.now());
-      if (this.finals.size > 256) this.finals.delete(this.finals.keys().next().value as string);
     });
     bus.on(this, 'intent', (i) => this.send({ type: 'intent', intent: i }, this.events));
     bus.on(this, 'reply', (r) => this.send({ type: 'reply', reply: r }, this.events));
-    bus.on(this, 'sessionAudio', (e) => this.sample('wakeToAudio', e.sinceWakeMs));
-    bus.on(this, 'replySpeaking', (e) => {
-      const at = this.finals.get(e.sessionId);
-      if (at === undefined) return;
-      this.finals.delete(e.sessionId);
-      this.sample('finalToSpeech', Date.now() - at);
-    });
+    watchLatencies(bus, this, (kind, ms) => this.sample(kind, ms));
     this.unwatch = this.ctx.errors.onReport((e) => this.send({ type: 'error', error: e }, this.errors, 20));
   }
 

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubContext } from '../feature';
 import type { HttpParts } from './feature';
+import { watchLatencies } from './latency';
 
 /** Seconds: 50 ms to 10 s, the range a voice pipeline's steps fall in. */
 const BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
@@ -17,8 +18,6 @@ export class Metrics {
   private readonly wakeToAudio: Histogram;
   private readonly speechToFinal: Histogram;
   private readonly finalToSpeech: Histogram;
-  /** Final transcripts waiting for their reply's first audio: session id -> when the final came. */
-  private readonly finals = new Map<string, number>();
   private unwatch?: () => void;
 
   constructor(
@@ -84,20 +83,8 @@ export class Metrics {
     const bus = this.ctx.bus;
     this.unwatch = this.ctx.errors.onReport((e) => this.errors.inc({ code: e.code }));
     bus.on(this, 'sessionClosed', (e) => this.sessions.inc({ outcome: e.reason }));
-    bus.on(this, 'sessionAudio', (e) => this.wakeToAudio.observe(e.sinceWakeMs / 1000));
-    bus.on(this, 'transcript', (t) => {
-      if (!t.final) return;
-      if (t.timings.finalizeMs !== undefined) this.speechToFinal.observe(t.timings.finalizeMs / 1000);
-      this.finals.set(t.sessionId, Date.now());
-      if (this.finals.size > 256) this.finals.delete(this.finals.keys().next().value as string);
-    });
-    bus.on(this, 'replySpeaking', (e) => {
-      const at = this.finals.get(e.sessionId);
-      if (at === undefined) return; // an announcement or a ring: no transcript before it
-      this.finals.delete(e.sessionId);
-      this.finalToSpeech.observe((Date.now() - at) / 1000);
-    });
-    bus.on(this, 'replyFinished', (e) => this.finals.delete(e.sessionId));
+    const histograms = { wakeToAudio: this.wakeToAudio, speechToFinal: this.speechToFinal, finalToSpeech: this.finalToSpeech };
+    watchLatencies(bus, this, (kind, ms) => histograms[kind].observe(ms / 1000));
   }
 
   stop(): void {

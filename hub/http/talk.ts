@@ -141,8 +141,13 @@ export class TalkBridge {
   }
 
   private readonly resubscribe = () => {
-    for (const tab of this.tabs.values()) this.ctx.mqtt.subscribe(`${this.ctx.topics.ttsStart(tab.id, '+').replace(/\/start$/, '')}/#`, { qos: 0 });
+    for (const tab of this.tabs.values()) this.ctx.mqtt.subscribe(this.ttsFilter(tab.id), { qos: 0 });
   };
+
+  /** A tab's reply audio: tts/<session>, with its start and stop. */
+  private ttsFilter(id: string): string {
+    return `${this.ctx.topics.tts(id, '+')}/#`;
+  }
 
   routes(app: FastifyInstance): void {
     app.get<{ Querystring: { room?: string } }>('/api/talk', { websocket: true }, (ws, req) => {
@@ -150,7 +155,7 @@ export class TalkBridge {
       const room = /^[A-Za-z0-9_-]{1,64}$/.test(req.query.room ?? '') ? (req.query.room as string) : 'browser';
       const tab: Tab = { id, room, ws, tts: new Map() };
       this.tabs.set(id, tab);
-      const ttsFilter = `${this.ctx.topics.ttsStart(id, '+').replace(/\/start$/, '')}/#`;
+      const ttsFilter = this.ttsFilter(id);
       this.ctx.mqtt.subscribe(ttsFilter, { qos: 0 });
       this.publish(this.ctx.topics.satStatus(id), this.status(tab, 'online'), true);
       this.tell(tab, { type: 'ready', satellite: id, room });
