@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { Collector, FifoMic, jsonOf, type Proc, runNode, silence, speak, TMP, wer } from './helpers';
-import { noisy } from './speech-fixtures';
+import { noisy, speechBounds } from './speech-fixtures';
 
 /**
  * The commands the satellites say (cycled past ten): ones pocketsphinx alone
@@ -40,6 +40,12 @@ export interface BurstOutcome {
   wer?: number;
   /** The satellite's audio stop -> the final transcript, as a subscriber saw them, ms. */
   stopToFinalMs?: number;
+  /**
+   * The end of the command's speech -> the final transcript, ms: from when the 100 ms chunk holding the
+   * command's last voiced sample (speechBounds) was handed to the satellite's microphone. What the person
+   * waits; the satellite's stop comes sooner when the hub ends a complete command (semantic end of speech).
+   */
+  speechEndToFinalMs?: number;
   /** Error codes published for the session. */
   errors: string[];
   /** The busy tone was played (played event for the session). */
@@ -75,7 +81,12 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
     await Promise.all(mics.map((m, i) => m.play(noisy(silence(opts.idleMs ?? 3000), { offsetMs: i * 7919 }))));
     const commands = ids.map((_, i) => BURST_COMMANDS[i % BURST_COMMANDS.length]);
     const from = col.messages.length;
-    await Promise.all(mics.map((m, i) => m.play(noisy(Buffer.concat([silence(300), speak('hey jarvis'), silence(300), speak(commands[i]), silence(1500)]), { offsetMs: i * 3001 }))));
+    const spoken = commands.map((c) => {
+      const head = Buffer.concat([silence(300), speak('hey jarvis'), silence(300)]);
+      const said = speak(c);
+      return { pcm: Buffer.concat([head, said, silence(1500)]), speechEnd: head.length + speechBounds(said).end * 2 - 1 };
+    });
+    const speechEndAt = (await Promise.all(mics.map((m, i) => m.play(noisy(spoken[i].pcm, { offsetMs: i * 3001 }), [spoken[i].speechEnd])))).map((at) => at[0]);
     // Room noise goes on while the hub answers (a microphone never stops).
     let done = false;
     const tail = Promise.all(
@@ -83,7 +94,7 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
         for (let k = 0; !done; k++) await m.play(noisy(silence(500), { offsetMs: i * 5003 + k * 500 }));
       }),
     ).catch(() => undefined);
-    const outcome = async (id: string, command: string): Promise<BurstOutcome> => {
+    const outcome = async (id: string, command: string, speechEnd: number): Promise<BurstOutcome> => {
       const out: BurstOutcome = { satellite: id, command, errors: [], busyTone: false };
       const seen = () => col.messages.slice(from).filter((m) => m.topic.startsWith(`voice/satellite/${id}/`));
       const until = Date.now() + (opts.settleMs ?? 15000);
@@ -103,6 +114,7 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
           out.wer = wer(command, out.text).rate;
           const stop = mine.find((m) => m.topic.endsWith(`/audio/${sid}/stop`));
           if (stop) out.stopToFinalMs = fin.at - stop.at;
+          out.speechEndToFinalMs = fin.at - speechEnd;
           return out;
         }
         if (out.errors.includes('VOICE_BUSY') && out.busyTone) return out;
@@ -110,7 +122,7 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const results = await Promise.all(ids.map((id, i) => outcome(id, commands[i])));
+    const results = await Promise.all(ids.map((id, i) => outcome(id, commands[i], speechEndAt[i])));
     // Past the hub's grace for stray messages (1 s): an error that came after an outcome counts too.
     await new Promise((r) => setTimeout(r, 1500));
     for (const o of results) {

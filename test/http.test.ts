@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { parseWav, wavFromPcm } from '../common/wav';
 import { IdentityStore } from '../hub/security/identities';
 import { stateDirOf } from './credentials';
-import { Collector, type Proc, jsonOf, silence, speak, speakNoisySession, startHubProcess, wer } from './helpers';
+import { Collector, connect, type Proc, jsonOf, silence, speak, speakNoisySession, startHubProcess, wer } from './helpers';
 import WebSocket from 'ws';
 import { OllamaDouble } from './ollama-double';
 import { noisy } from './speech-fixtures';
@@ -347,5 +347,35 @@ test('with intents on, transcribe takes the command model\'s words when they are
     assert.equal(open.decoder, 'open', JSON.stringify(open));
   } finally {
     await h2.proc.stop();
+  }
+});
+
+test('a long transcription does not hold back a satellite decoded on the same STT worker: the file is fed as it is decoded', async (t) => {
+  // One worker: the file and the satellite's session share it. Sent whole, the file's audio would queue ahead of every
+  // frame the satellite streams after it, and its final would wait for most of the file's decode.
+  const h4 = await startHubProcess(['--reply-enabled', 'false', '--stt-workers', '1', '--stt-warm-sessions', '2']);
+  const c4 = await Collector.create(h4.url, ['voice/satellite/+/transcript', 'voice/satellite/+/audio/+/stop']);
+  const client = await connect(h4.url);
+  try {
+    const url = String((await h4.proc.waitLog((o) => o.msg === 'HTTP server listening')).url);
+    const secret = new IdentityStore(stateDirOf(h4.url) as string).open().add('ha4', 'automation');
+    const file = Buffer.concat(Array.from({ length: 30 }, () => commandPcm())); // ~70 s
+    const started = Date.now();
+    const pending = fetch(`${url}/api/stt/transcribe`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`ha4:${secret}`).toString('base64')}`, 'content-type': 'audio/wav' }, body: wavFromPcm(file) }).then(async (r) => ({ status: r.status, body: (await r.json()) as { text: string }, at: Date.now() }));
+    await new Promise((r) => setTimeout(r, 1000)); // the file's decode is under way
+    const sid = await speakNoisySession(client, 'bench-room', 'what time is it');
+    const stop = await c4.next((topic) => topic === `voice/satellite/bench-room/audio/${sid}/stop`, 10000);
+    const fin = await c4.next((topic, p) => topic === 'voice/satellite/bench-room/transcript' && jsonOf({ payload: p }).sessionId === sid, 60000);
+    const http = await pending;
+    t.diagnostic(`satellite: stop -> final ${fin.at - stop.at} ms, "${String(jsonOf(fin).text)}"; file: ${http.at - started} ms for ${Math.round(file.length / 32)} ms of audio`);
+    assert.equal(http.status, 200, JSON.stringify(http.body));
+    assert.ok(wer(COMMAND, http.body.text.split(' ').slice(0, 5).join(' ')).rate <= 0.4, 'the file was transcribed');
+    assert.ok(wer('what time is it', String(jsonOf(fin).text)).rate <= 0.25, String(jsonOf(fin).text));
+    assert.ok(fin.at < http.at, 'the satellite got its final before the file finished');
+    assert.ok(fin.at - stop.at < 2500, `the satellite's final came ${fin.at - stop.at} ms after its stop`);
+  } finally {
+    await client.endAsync();
+    await c4.end();
+    await h4.proc.stop();
   }
 });

@@ -15,6 +15,14 @@ import { RAW_TYPES, toPcm16k, WAV_TYPES } from './audio-in';
 import type { HttpContext } from './feature';
 
 const CHUNK = 3200; // 100 ms, as a satellite streams
+/**
+ * Most audio handed to the decoder ahead of what it has decoded (its partials say how far it got, at least every
+ * second of audio), bytes: 1.5 s. A whole file sent at once would queue in its worker ahead of the satellites'
+ * live audio, and a minute of it would hold their sessions on that worker back for ~20 s; paced, a satellite's
+ * frames wait behind at most this much. It also keeps the transcription under admission control's lag budget
+ * (hub/stt/admission.ts), so it does not stop wakes being admitted past the real-time limit.
+ */
+const AHEAD_BYTES = 48000;
 
 interface Transcribed {
   words: Word[];
@@ -29,8 +37,21 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal)
   return new Promise((resolve, reject) => {
     const sid = `http-${randomUUID()}`;
     const t: { timer?: NodeJS.Timeout } = {}; // set below; a callback may come before (an error at open)
+    let sent = 0;
+    let decoded = 0;
+    const pump = () => {
+      for (; sent < pcm.length && sent - decoded < AHEAD_BYTES; sent += CHUNK) h.audio(pcm.subarray(sent, sent + CHUNK));
+      if (sent >= pcm.length && !finished) {
+        finished = true;
+        h.finish();
+      }
+    };
+    let finished = false;
     const h = stt.open(sid, {
-      partial: () => undefined,
+      partial: (_words, _endpoint, audioMs) => {
+        decoded = Math.max(decoded, audioMs * 32);
+        if (!finished) pump();
+      },
       final: (words, confidence, decodeMs, commands) => {
         clearTimeout(t.timer);
         resolve({ words, confidence, decodeMs, commands });
@@ -54,8 +75,7 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal)
       },
       { once: true },
     );
-    for (let off = 0; off < pcm.length; off += CHUNK) h.audio(pcm.subarray(off, off + CHUNK));
-    h.finish();
+    pump();
   });
 }
 
