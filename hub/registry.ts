@@ -128,6 +128,7 @@ export class SatelliteRegistry implements Feature {
     if (o.state === 'online') s.group = typeof o.group === 'string' && o.group !== '' ? o.group : undefined;
     if (typeof o.version === 'string') s.version = o.version;
     if (typeof o.volume === 'number') s.volume = o.volume;
+    if (typeof o.wakeThreshold === 'number') s.wakeThreshold = o.wakeThreshold;
     s.kind = o.kind === 'browser' ? 'browser' : 'mqtt';
     if (Array.isArray(o.capabilities)) s.capabilities = o.capabilities.filter((c): c is string => typeof c === 'string');
     s.online = o.state === 'online';
