@@ -14,8 +14,9 @@
  *   a wake word openWakeWord scores about 0.8 every 6 s: heard at 0.5, not
  *   at 0.95; restarted, the satellite gets 0.95 back from the hub;
  * - Home Assistant's birth message re-publishes; a satellite that dies is
- *   unavailable; a removed one loses its device; a stale device found at
- *   start is removed.
+ *   unavailable; a removed one loses its device, and a session of it that
+ *   ends after that, or a wake heard after it, brings back neither its state
+ *   nor its device; a stale device found at start is removed.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -488,3 +489,47 @@ test("Home Assistant as an automation identity on the hub's broker: reads the re
   await ha.endAsync();
 });
 
+test('a session that ends after its satellite was removed, or a wake heard after it, brings back neither its retained state nor its device', { timeout: 30_000 }, async () => {
+  // k5 is the test client acting as a satellite: a status, a wake and audio start (a session: listening).
+  const T = 'voice/satellite/k5';
+  const state = 'voice/satellite/k5/state';
+  const dev = 'homeassistant/device/voice_satellite_k5/config';
+  let from = col.messages.length;
+  await col.client.publishAsync(`${T}/status`, JSON.stringify({ state: 'online', protocol: 1, version: '0.1.0', room: 'shed', capabilities: [], muted: false, volume: 100 }), { qos: 1, retain: true });
+  await col.next((t, p) => t === dev && p.length > 0, 5000, from);
+  const sid = 'k5-late';
+  const time = new Date().toISOString();
+  await col.client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time, room: 'shed' }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  await col.next((t, p) => t === state && p.length > 0 && jsonOf({ payload: p }).state === 'listening', 5000, from);
+  // Removed while its session is open: device and state cleared.
+  from = col.messages.length;
+  await col.client.publishAsync(`${T}/status`, '', { qos: 1, retain: true });
+  await col.next((t, p) => t === dev && p.length === 0, 5000, from);
+  await col.next((t, p) => t === state && p.length === 0, 5000, from);
+  // Then its session ends (finalising, the final transcript, closed): state changes the registry hears too late.
+  const removed = col.messages.length;
+  await col.client.publishAsync(`${T}/audio/${sid}`, silence(500), { qos: 0 });
+  await col.client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
+  await col.next((t, p) => t === `${T}/transcript` && jsonOf({ payload: p }).sessionId === sid, 15000, removed);
+  await sleep(500);
+  assert.deepEqual(col.messages.slice(removed).filter((m) => m.topic === state).map((m) => m.payload.toString()), [], 'no state published after the removal');
+  assert.equal(hub.registry.get('k5'), undefined, 'the registry did not bring it back');
+  // A wake after the removal: the registry assumes the satellite again (it was heard), Home Assistant gets nothing.
+  const late = 'k5-later';
+  await col.client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: late, wakeWord: 'hey_jarvis', score: 0.9, time, room: 'shed' }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${late}/start`, JSON.stringify({ sessionId: late, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${late}`, silence(500), { qos: 0 });
+  await col.client.publishAsync(`${T}/audio/${late}/stop`, JSON.stringify({ sessionId: late, reason: 'silence', time }), { qos: 1 });
+  await col.next((t, p) => t === `${T}/transcript` && jsonOf({ payload: p }).sessionId === late, 15000, removed);
+  await sleep(500);
+  assert.ok(hub.registry.get('k5'), 'heard again: the registry assumes it');
+  assert.deepEqual(col.messages.slice(removed).filter((m) => m.topic === state || m.topic === dev).map((m) => `${m.topic} ${m.payload.toString()}`), [], 'no state or device for it');
+  assert.ok(!(await retained(state, 500)).get(state)?.payload.length, 'no retained state');
+  // Nor does Home Assistant's birth message bring back its device.
+  const birth = col.messages.length;
+  await col.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await col.next((t) => t === DEV.hub, 5000, birth);
+  await sleep(300);
+  assert.deepEqual(col.messages.slice(birth).filter((m) => m.topic === dev || m.topic === state).map((m) => m.topic), []);
+});
