@@ -63,6 +63,10 @@ export const ERROR_CODES = {
   VOICE_WAKE_MODEL_MISSING: { setup: true, doc: 'The wake-word model file was not found. Check `wake.keyword` (satellite): a built-in name or the path of an existing .onnx file.' },
   VOICE_WAKE_ACCESS_KEY: { setup: true, doc: 'Porcupine refused the configured access key (invalid, expired, or it could not be activated offline). Fix the key or switch wake.engine to openwakeword.' },
   VOICE_WAKE_FAILED: { setup: false, doc: 'The wake-word engine failed to start or to process audio.' },
+  VOICE_WAKE_THRESHOLD_FIXED: {
+    setup: false,
+    doc: 'A `threshold` command reached a satellite whose wake engine cannot change its threshold while it runs: Porcupine, whose sensitivity is fixed when the engine is made. Published on that satellite\'s error topic; nothing changes. Set `wake.porcupine.sensitivity` in the satellite\'s config and restart it, or use `wake.engine` openwakeword, whose `wake.threshold` the command changes.',
+  },
   VOICE_VAD_FAILED: { setup: false, doc: 'The voice-activity detector failed to load or to process audio.' },
   VOICE_AUDIO_SOURCE_FAILED: { setup: false, doc: 'The audio source could not be opened or died (no microphone, command exited, unreadable WAV).' },
   VOICE_TTS_FAILED: { setup: false, doc: 'Text-to-speech failed for a sentence (flite missing or crashed, Piper inference error). The reply text is still published; the rest of the reply is skipped.' },

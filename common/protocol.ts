@@ -163,6 +163,8 @@ export interface StatusPayload {
   openedBy?: OpenedBy;
   /** Satellites: the playback volume, 0-100 (the `volume` command). */
   volume?: number;
+  /** Satellites whose wake engine can change it while running (openWakeWord): the score a detection needs (the `threshold` command). */
+  wakeThreshold?: number;
   time?: string;
   [extra: string]: unknown;
 }
@@ -258,7 +260,7 @@ export interface TranscriptPayload {
 export const END_REASONS = ['busy', 'arbitration-lost'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end', 'volume'] as const;
+export const COMMANDS = ['stop', 'mute', 'unmute', 'listen', 'end', 'volume', 'threshold'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 export interface CommandPayload {
   command: CommandName;
@@ -270,6 +272,8 @@ export interface CommandPayload {
   reason?: EndReason;
   /** `volume` only: the satellite's playback volume from now on, 0-100 (100: as the audio came; 50: a quarter of its power). */
   volume?: number;
+  /** `threshold` only: the wake-word score a detection needs from now on, between 0 and 1 (exclusive), as wake.threshold. */
+  threshold?: number;
 }
 
 /** One satellite that heard a wake word, as the hub weighed it (voice/hub/arbitration). */
@@ -417,11 +421,16 @@ export function validateCommand(topic: string, o: Obj): CommandPayload {
   const command = str(topic, o, 'command') as string;
   if (!(COMMANDS as readonly string[]).includes(command)) throw bad(topic, `"command" must be one of ${COMMANDS.join(', ')}`);
   const sessionId = o.sessionId === undefined ? undefined : sessionIdOf(topic, o);
+  for (const key of ['volume', 'threshold'] as const) if (o[key] !== undefined && command !== key) throw bad(topic, `"${key}" may only be given on a "${key}" command`);
   if (command === 'volume') {
     if (typeof o.volume !== 'number' || !Number.isInteger(o.volume) || o.volume < 0 || o.volume > 100) throw bad(topic, '"volume" must be a whole number from 0 to 100, on a "volume" command');
     return { command: 'volume', volume: o.volume };
   }
-  if (o.volume !== undefined) throw bad(topic, '"volume" may only be given on a "volume" command');
+  if (command === 'threshold') {
+    // The range of wake.threshold: 0 would fire on every frame, 1 never.
+    if (typeof o.threshold !== 'number' || !(o.threshold > 0 && o.threshold < 1)) throw bad(topic, '"threshold" must be a number between 0 and 1 (exclusive), on a "threshold" command');
+    return { command: 'threshold', threshold: o.threshold };
+  }
   if (o.reason === undefined) return { command: command as CommandName, sessionId };
   if (command !== 'end' || !(END_REASONS as readonly unknown[]).includes(o.reason)) throw bad(topic, `"reason" may only be ${END_REASONS.join(' or ')}, on an "end" command`);
   return { command: 'end', sessionId, reason: o.reason as EndReason };

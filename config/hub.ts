@@ -218,7 +218,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
   hub: {
     name: { doc: 'Name the hub reports in its status.', format: String, default: os.hostname() },
     stateDir: {
-      doc: "Directory the hub keeps its state in (created 0700): identities.json, the identities that may use the embedded broker with their roles, rooms and scrypt-hashed secrets, and hub.secret, the hub's own secret, made at its first start (both 0600); timers.json, the timers (timers.enabled; an unreadable one is renamed timers.json.bad-<time>); volumes.json, each satellite's last playback volume; intents/, the command model. The systemd unit sets /var/lib/voice-hub.",
+      doc: "Directory the hub keeps its state in (created 0700): identities.json, the identities that may use the embedded broker with their roles, rooms and scrypt-hashed secrets, and hub.secret, the hub's own secret, made at its first start (both 0600); timers.json, the timers (timers.enabled; an unreadable one is renamed timers.json.bad-<time>); volumes.json and wake-thresholds.json, each satellite's last playback volume and wake threshold (sent back to a satellite that restarts); intents/, the command model. The systemd unit sets /var/lib/voice-hub.",
       format: String,
       default: 'state',
     },

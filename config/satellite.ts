@@ -37,11 +37,11 @@ export const satelliteSchema = withEnvAndArgs('VOICE_SAT', {
   wake: {
     engine: { doc: 'Wake-word engine. auto: porcupine when wake.porcupine.accessKey is set, else openwakeword.', format: ['auto', 'openwakeword', 'porcupine'], default: 'auto' },
     keyword: { doc: 'openWakeWord model: a built-in name (hey_jarvis, alexa, hey_mycroft, hey_rhasspy, timer, weather) or a path to a .onnx keyword model.', format: String, default: 'hey_jarvis' },
-    threshold: { doc: 'openWakeWord score (0-1) at which the wake word fires.', format: unitInterval, default: 0.5 },
+    threshold: { doc: 'openWakeWord score (0-1) at which the wake word fires. The threshold command changes it while the satellite runs (docs/protocol.md, Commands); the satellite starts at this value again when it restarts.', format: unitInterval, default: 0.5 },
     refractoryMs: { doc: 'After a wake or the end of a session, the wake word cannot fire again for this long.', format: nonNegativeInt('nonNegativeInt'), default: 2000 },
     duringPlayback: { doc: "While a reply plays: raise (openWakeWord needs wake.playbackThreshold, so the satellite's own voice does not wake it but a person still can: barge-in), pause (no wake word until playback ends) or normal.", format: ['raise', 'pause', 'normal'], default: 'raise' },
     playbackTailMs: { doc: 'The during-playback rule still applies this long after playback ends: the microphone hears the last words late (capture latency, room echo).', format: nonNegativeInt('nonNegativeInt'), default: 1500 },
-    playbackThreshold: { doc: 'openWakeWord threshold while a reply plays (wake.duringPlayback=raise). Porcupine cannot raise and pauses instead.', format: unitInterval, default: 0.9 },
+    playbackThreshold: { doc: 'openWakeWord threshold while a reply plays (wake.duringPlayback=raise). A detection needs wake.threshold too, so the higher of the two applies (also after a threshold command; the command does not change this one). Porcupine cannot raise and pauses instead.', format: unitInterval, default: 0.9 },
     calibrationDb: {
       doc: "Added to this satellite's wake SNR when the hub arbitrates between satellites that heard one wake word (the highest wins): a microphone that hears speech louder than the others at the same distance gets a negative offset. Sent in the wake message; between -40 and 40 dB.",
       format: calibrationDb,

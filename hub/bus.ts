@@ -24,6 +24,8 @@ export interface SatelliteInfo {
   kind?: 'mqtt' | 'browser';
   /** The playback volume its status last reported (0-100). */
   volume?: number;
+  /** The wake threshold its status last reported (absent: its wake engine cannot change it, Porcupine, or an older satellite). */
+  wakeThreshold?: number;
   state: SatelliteState;
   version?: string;
   /** Cross-room arbitrations this satellite won and lost since the hub started (hub/arbitration). */

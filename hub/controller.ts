@@ -29,6 +29,7 @@ import type { Feature, HubContext } from './feature';
 import { Announcements } from './features/announce';
 import { HomeAssistant } from './homeassistant/feature';
 import { Intents } from './intents/feature';
+import { KeptSettings } from './kept/feature';
 import { commandModel, unsayable } from './intents/command-model';
 import { Timers } from './timers/feature';
 import { Volume } from './volume/feature';
@@ -170,7 +171,9 @@ export class Hub {
     this.features = [this.registry, ...(this.arbitration ? [this.arbitration] : []), this.sessions, this.intents];
     // Timers answer intents: without templates there is nothing to set one with.
     if (intentSet && c.timers.enabled) this.features.push((this.timers = new Timers(child('timers'), this.intents)));
-    if (intentSet) this.features.push(new Volume(child('volume'), this.intents));
+    const kept = new KeptSettings(child('kept'));
+    this.features.push(kept);
+    if (intentSet) this.features.push(new Volume(child('volume'), this.intents, kept.volume));
     if (c.reply.enabled) {
       this.replies = new ReplyManager(child('reply'), { llm: new OllamaClient(c.llm, this.log.child({ module: 'llm' })), tts: this.tts, intents: this.intents });
       this.features.push(this.replies, new Announcements(child('announce')));

@@ -10,7 +10,9 @@
  *   idle        none of these
  * A satellite whose retained status is cleared (an empty retained message,
  * e.g. `mosquitto_pub -r -n -t voice/satellite/<id>/status` after it was
- * retired) is forgotten: satelliteRemoved. Nothing else removes one.
+ * retired) is forgotten: satelliteRemoved. Nothing else removes one, and
+ * only its status or a wake brings it back: the end of a session or reply
+ * heard after it was removed does not.
  * It emits satelliteOnline / satelliteOffline / satelliteState / satelliteRemoved on the bus.
  */
 import { parseJson } from '../common/protocol';
@@ -50,7 +52,8 @@ export class SatelliteRegistry implements Feature {
     });
     bus.on(this, 'arbitration', (d) => {
       for (const c of d.candidates) {
-        const a = this.ensure(c.satellite).arbitration;
+        const a = this.sats.get(c.satellite)?.arbitration;
+        if (!a) continue; // removed while the window was open: not brought back
         if (c.won) a.wins++;
         else a.losses++;
       }
@@ -128,6 +131,7 @@ export class SatelliteRegistry implements Feature {
     if (o.state === 'online') s.group = typeof o.group === 'string' && o.group !== '' ? o.group : undefined;
     if (typeof o.version === 'string') s.version = o.version;
     if (typeof o.volume === 'number') s.volume = o.volume;
+    if (typeof o.wakeThreshold === 'number') s.wakeThreshold = o.wakeThreshold;
     s.kind = o.kind === 'browser' ? 'browser' : 'mqtt';
     if (Array.isArray(o.capabilities)) s.capabilities = o.capabilities.filter((c): c is string => typeof c === 'string');
     s.online = o.state === 'online';
@@ -145,8 +149,11 @@ export class SatelliteRegistry implements Feature {
     this.ctx?.bus.emit('satelliteRemoved', s);
   }
 
+  /** A change of activity; one of a satellite the registry does not have (a session ending after it was removed) is ignored. */
   private set(id: string, change: Partial<Activity>): void {
-    const s = this.ensure(id);
+    const s = this.sats.get(id);
+    if (!s) return;
+    s.lastSeen = Date.now();
     const a = { ...(this.activity.get(id) ?? { muted: false }), ...change };
     this.activity.set(id, a);
     const previous = s.state;

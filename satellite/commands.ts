@@ -6,6 +6,8 @@
  *   listen  opens a session at once (wake and audio start published before it returns; the pre-roll too,
  *           or, with privacy.listenEarcon, the earcon first: session/remote-listen.ts)
  *   volume  sets the playback volume (0-100) from now on; the status reports it
+ *   threshold  sets the wake engine's threshold from the next frame on; the status reports it (wakeThreshold).
+ *           An engine that cannot change it (Porcupine) throws VOICE_WAKE_THRESHOLD_FIXED: nothing changes
  *   end     (from the hub) ends streaming of session sessionId; playback is not touched, except that
  *           reason busy (VOICE_BUSY: the hub refused the session) plays the busy tone; reason
  *           arbitration-lost (another satellite heard the wake word better) goes back to idle quietly
@@ -25,6 +27,8 @@ export interface CommandContext {
   busy: (sessionId: string) => void;
   /** Sets the playback volume, 0-100 (playback/player.ts). */
   setVolume: (volume: number) => void;
+  /** Sets the wake engine's threshold (wake/engine.ts setWakeThreshold); throws a VoiceError when it cannot. */
+  setWakeThreshold: (threshold: number) => void;
 }
 
 export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
@@ -56,6 +60,12 @@ export function applyCommand(cmd: CommandPayload, ctx: CommandContext): void {
     case 'volume':
       // From the next sample written on: a reply that is playing gets quieter or louder at once.
       ctx.setVolume(cmd.volume ?? 100);
+      ctx.publishStatus();
+      break;
+    case 'threshold':
+      // validateCommand gave a threshold; a throw leaves everything as it was (the status is not republished).
+      if (cmd.threshold === undefined) break;
+      ctx.setWakeThreshold(cmd.threshold);
       ctx.publishStatus();
       break;
   }

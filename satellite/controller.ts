@@ -35,7 +35,7 @@ import { RemoteListen } from './session/remote-listen';
 import { SessionStreamer } from './session/streamer';
 import { SatelliteState } from './state';
 import { SileroVad } from './vad';
-import type { WakeEngine } from './wake/engine';
+import { setWakeThreshold, type WakeEngine } from './wake/engine';
 import { WakeGate } from './wake/gate';
 import { LevelMeter } from './wake/level';
 import { createWakeEngine } from './wake/select';
@@ -96,6 +96,8 @@ export class Satellite extends EventEmitter {
       // The microphone streams to the hub (a live session), and what opened it.
       listening: state === 'online' && session !== null,
       volume: this.player?.volume ?? c.playback.volume,
+      // Only an engine that can change it while running (openWakeWord) has one to report.
+      ...(this.wake?.threshold !== undefined ? { wakeThreshold: this.wake.threshold } : {}),
       ...(state === 'online' && session ? { openedBy: session.openedBy } : {}),
       time: now(),
     };
@@ -204,10 +206,25 @@ export class Satellite extends EventEmitter {
     try {
       const cmd = validateCommand(topic, parseJson(topic, payload));
       this.log.info({ command: cmd.command, sessionId: cmd.sessionId, state: this.state.kind }, 'command');
-      applyCommand(cmd, { state: this.state, listener, player, publishStatus: () => this.publishStatus(), listen: () => remote.open(), busy: (sid) => playEarcon(player, sid, busyTone()), setVolume: (v) => (player.volume = v) });
+      applyCommand(cmd, {
+        state: this.state,
+        listener,
+        player,
+        publishStatus: () => this.publishStatus(),
+        listen: () => remote.open(),
+        busy: (sid) => playEarcon(player, sid, busyTone()),
+        setVolume: (v) => (player.volume = v),
+        setWakeThreshold: (t) => this.setWakeThreshold(t),
+      });
     } catch (err) {
       this.errors?.reportError(err, 'VOICE_BAD_PAYLOAD');
     }
+  }
+
+  private setWakeThreshold(threshold: number): void {
+    if (!this.wake) return;
+    const was = setWakeThreshold(this.wake, threshold);
+    this.log.info({ threshold, was }, 'wake threshold changed');
   }
 
   /** Stops the parts in reverse order of start. */

@@ -10,9 +10,13 @@
  *   discovery.ts uses);
  * - every command entity does what it says, through the satellite's own
  *   command and announce topics; bad ones get coded errors and change nothing;
+ * - the wake threshold entity, on a satellite (k4, on the porch) that hears
+ *   a wake word openWakeWord scores about 0.8 every 6 s: heard at 0.5, not
+ *   at 0.95; restarted, the satellite gets 0.95 back from the hub;
  * - Home Assistant's birth message re-publishes; a satellite that dies is
- *   unavailable; a removed one loses its device; a stale device found at
- *   start is removed.
+ *   unavailable; a removed one loses its device, and a session of it that
+ *   ends after that, or a wake heard after it, brings back neither its state
+ *   nor its device; a stale device found at start is removed.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -25,6 +29,8 @@ import { Acl } from '../hub/security/acl';
 import { IdentityStore } from '../hub/security/identities';
 import { aclRules } from '../hub/security/mosquitto';
 import { adminAuth } from './credentials';
+import { OpenWakeWordEngine } from '../satellite/wake/openwakeword';
+import { COMMON, DEVICE_KEYS, PLATFORMS, ROOT_KEYS, render, valueOf } from './ha-templates';
 import { Collector, jsonOf, type Proc, runNode, silence, speak, TMP } from './helpers';
 import { startHub } from './hub-helpers';
 import { userIntentsDir } from './intents-corpus';
@@ -35,9 +41,17 @@ let hub: Hub;
 let col: Collector;
 const sats: Record<string, Proc> = {};
 const GHOST = 'homeassistant/device/voice_satellite_ghost/config';
-const DEV = { hub: 'homeassistant/device/voice_hub/config', k1: 'homeassistant/device/voice_satellite_k1/config', k2: 'homeassistant/device/voice_satellite_k2/config' };
+const DEV = {
+  hub: 'homeassistant/device/voice_hub/config',
+  k1: 'homeassistant/device/voice_satellite_k1/config',
+  k2: 'homeassistant/device/voice_satellite_k2/config',
+  k4: 'homeassistant/device/voice_satellite_k4/config',
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let startedAt = 0;
+const sat = (id: string, room: string, wav: string, extra: string[] = []) =>
+  runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', id, '--satellite-room', room, '--audio-source', 'wav', '--audio-wav', wav, '--playback-sink', 'file', '--playback-dir', path.join(TMP, `ha-play-${id}-${process.pid}`), ...extra]);
 before(async () => {
   startedAt = Date.now();
   hub = await startHub(['--homeassistant-readback-ms', '4000', '--intents-dir', userIntentsDir(TMP), '--llm-host', 'http://127.0.0.1:9']);
@@ -48,8 +62,6 @@ before(async () => {
   fs.writeFileSync(kitchen, wavFromPcm(noisy(Buffer.concat([silence(1000), speak('hey jarvis'), silence(400), speak('set a timer for ten minutes'), silence(60000)]))));
   const hall = path.join(TMP, 'ha-hall.wav');
   fs.writeFileSync(hall, wavFromPcm(noisy(silence(62000))));
-  const sat = (id: string, room: string, wav: string) =>
-    runNode('satellite/main.js', ['--mqtt-url', hub.brokerUrl, '--satellite-id', id, '--satellite-room', room, '--audio-source', 'wav', '--audio-wav', wav, '--playback-sink', 'file', '--playback-dir', path.join(TMP, `ha-play-${id}-${process.pid}`)]);
   sats.k1 = sat('k1', 'kitchen', kitchen);
   sats.k2 = sat('k2', 'hall', hall);
 });
@@ -59,54 +71,7 @@ after(async () => {
   await hub?.stop();
 });
 
-// ------------------------------------------------------------ Home Assistant's side
-
-/** The options Home Assistant documents per MQTT platform (full names; device discovery's `p` and `unique_id` are checked apart). */
-const COMMON = ['p', 'unique_id', 'name', 'icon', 'entity_category', 'availability', 'availability_mode', 'qos', 'enabled_by_default'];
-const JSON_ATTR = ['json_attributes_topic', 'json_attributes_template'];
-const PLATFORMS: Record<string, { required: string[]; optional: string[] }> = {
-  sensor: { required: ['state_topic'], optional: ['value_template', 'device_class', 'options', 'state_class', 'unit_of_measurement', ...JSON_ATTR] },
-  event: { required: ['state_topic', 'event_types'], optional: ['value_template', 'device_class', ...JSON_ATTR] },
-  switch: { required: ['command_topic'], optional: ['state_topic', 'value_template', 'state_on', 'state_off', 'payload_on', 'payload_off', 'optimistic', 'device_class', ...JSON_ATTR] },
-  number: { required: ['command_topic'], optional: ['state_topic', 'value_template', 'command_template', 'min', 'max', 'step', 'mode', 'unit_of_measurement', 'device_class', ...JSON_ATTR] },
-  notify: { required: ['command_topic'], optional: ['command_template', ...JSON_ATTR] },
-  button: { required: ['command_topic'], optional: ['payload_press', 'command_template', 'device_class', ...JSON_ATTR] },
-};
-const DEVICE_KEYS = ['identifiers', 'connections', 'name', 'manufacturer', 'model', 'model_id', 'sw_version', 'hw_version', 'suggested_area', 'via_device', 'configuration_url', 'serial_number'];
-const ROOT_KEYS = ['dev', 'o', 'cmps', 'availability', 'availability_mode', 'availability_topic', 'qos', 'state_topic', 'command_topic', 'encoding', '~'];
-
-function lookup(path: string, vars: Obj): unknown {
-  let v: unknown = vars;
-  for (const k of path.split('.')) {
-    if (typeof v !== 'object' || v === null || !(k in v)) throw new Error(`template reads ${path}, which the message lacks`);
-    v = (v as Obj)[k];
-  }
-  return v;
-}
-
-/** One Jinja expression of the forms discovery.ts uses; anything else fails loudly (extend this with the template). */
-function evalExpr(expr: string, vars: Obj): unknown {
-  let m: RegExpMatchArray | null;
-  const e = expr.trim();
-  if ((m = e.match(/^'([^']*)' if ([\w.]+) else '([^']*)'$/))) return lookup(m[2], vars) ? m[1] : m[3];
-  if ((m = e.match(/^\{'(\w+)': ([\w.]+)\} \| tojson$/))) return JSON.stringify({ [m[1]]: lookup(m[2], vars) });
-  if ((m = e.match(/^([\w.]+) \| tojson$/))) return JSON.stringify(lookup(m[1], vars));
-  if ((m = e.match(/^([\w.]+) \| length$/))) return (lookup(m[1], vars) as unknown[]).length;
-  if ((m = e.match(/^([\w.]+) \| int$/))) return Math.trunc(Number(lookup(m[1], vars)));
-  if ((m = e.match(/^([\w.]+)\[:(\d+)\]$/))) return String(lookup(m[1], vars)).slice(0, Number(m[2]));
-  if ((m = e.match(/^([\w.]+)$/))) return lookup(m[1], vars);
-  throw new Error(`template form not known to this test: ${expr}`);
-}
-
-function render(template: string, vars: Obj): string {
-  return template.replace(/\{\{ (.*?) \}\}/g, (_, expr: string) => {
-    const v = evalExpr(expr, vars);
-    return typeof v === 'string' ? v : JSON.stringify(v);
-  });
-}
-
-/** A value template applied to a message, as Home Assistant does (no template: the payload). */
-const valueOf = (template: unknown, payload: Buffer): string => (typeof template === 'string' ? render(template, { value_json: JSON.parse(payload.toString()) as Obj, value: payload.toString() }) : payload.toString());
+// ------------------------------------------------------------ helpers (Home Assistant's side: ha-templates.ts)
 
 const last = (topic: string) => {
   const hits = col.messages.filter((m) => m.topic === topic);
@@ -173,12 +138,16 @@ test('retained device discovery for the hub and each satellite, every key one Ho
     assert.deepEqual((d.availability as Obj[]).map((a) => a.topic), ['voice/hub/status', `voice/satellite/${id}/status`]);
     assert.equal(d.availability_mode, 'all');
     assert.deepEqual(Object.fromEntries(Object.entries(d.cmps as Record<string, Obj>).map(([k, c]) => [k, c.p])), {
-      state: 'sensor', transcript: 'sensor', event: 'event', mute: 'switch', volume: 'number', announce: 'notify', listen: 'button', stop: 'button', timers: 'sensor',
+      state: 'sensor', transcript: 'sensor', event: 'event', mute: 'switch', volume: 'number', wake_threshold: 'number', announce: 'notify', listen: 'button', stop: 'button', next_timer: 'sensor', timers: 'sensor',
     });
+    const th = cmp(d, 'wake_threshold');
+    assert.deepEqual([th.state_topic, th.command_topic, th.entity_category, th.min, th.max, th.step], [`voice/satellite/${id}/status`, `voice/satellite/${id}/command`, 'config', 0.05, 0.95, 0.05]);
+    const next = cmp(d, 'next_timer');
+    assert.deepEqual([next.state_topic, next.device_class], [`voice/satellite/${id}/timers`, 'timestamp']);
   }
 });
 
-test('every state topic carries what its entity reads: state, transcript, events, mute, volume, timers; the hub\'s sensors', { timeout: 60_000 }, async () => {
+test('every state topic carries what its entity reads: state, transcript, events, mute, volume, wake threshold, timers, next timer; the hub\'s sensors', { timeout: 60_000 }, async () => {
   const k1 = await discovery(DEV.k1);
   // The kitchen's speech: a wake, a final transcript, an intent, and a timer.
   const timers = await col.next((t, p) => t === 'voice/satellite/k1/timers' && (jsonOf({ payload: p }).timers as unknown[]).length === 1, 40000);
@@ -194,8 +163,24 @@ test('every state topic carries what its entity reads: state, transcript, events
   const t = cmp(k1, 'timers');
   assert.equal(t.state_topic, 'voice/satellite/k1/timers');
   assert.equal(valueOf(t.value_template, timers.payload), '1');
-  const attrs = JSON.parse(valueOf(t.json_attributes_template, timers.payload)) as { timers: { totalS: number }[] };
+  const attrs = JSON.parse(valueOf(t.json_attributes_template, timers.payload)) as { timers: { totalS: number; endsAt: string }[] };
   assert.equal(attrs.timers[0].totalS, 600);
+  // The next timer: the ten minutes' endsAt, a time Home Assistant's timestamp sensor reads.
+  const next = cmp(k1, 'next_timer');
+  assert.equal(next.state_topic, 'voice/satellite/k1/timers');
+  const ends = valueOf(next.value_template, timers.payload);
+  assert.equal(ends, attrs.timers[0].endsAt);
+  assert.match(ends, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const inMs = Date.parse(ends) - timers.at;
+  assert.ok(inMs > 590_000 && inMs <= 601_000, `ends ${inMs} ms after the timers message`);
+  // The other forms a timers payload takes: the soonest of the running ones; none running (paused, ended and
+  // waiting to ring, or no timer at all) is None, which Home Assistant shows as unknown.
+  const running = (min: number) => ({ id: `r${min}`, totalS: 600, remainingS: min * 60, paused: false, endsAt: new Date(timers.at + min * 60000).toISOString() });
+  const paused = { id: 'p', totalS: 60, remainingS: 30, paused: true };
+  const due = { id: 'd', totalS: 60, remainingS: 0, paused: false };
+  const of = (list: Obj[]) => valueOf(next.value_template, Buffer.from(JSON.stringify({ ...jsonOf(timers), timers: list })));
+  assert.equal(of([running(9), paused, running(2), due, running(5)]), running(2).endsAt);
+  for (const list of [[], [paused], [paused, due]]) assert.equal(of(list), 'None', JSON.stringify(list));
 
   const tr = cmp(k1, 'transcript');
   const transcript = last(tr.state_topic as string);
@@ -222,6 +207,7 @@ test('every state topic carries what its entity reads: state, transcript, events
   assert.ok(status);
   assert.equal(valueOf(cmp(k1, 'mute').value_template, status.payload), 'OFF');
   assert.equal(valueOf(cmp(k1, 'volume').value_template, status.payload), '100');
+  assert.equal(valueOf(cmp(k1, 'wake_threshold').value_template, status.payload), '0.5');
   for (const a of k1.availability as Obj[]) assert.equal(valueOf(a.value_template, (last(a.topic as string) ?? { payload: Buffer.from('{}') }).payload), a.payload_available);
 
   const h = await discovery(DEV.hub);
@@ -244,7 +230,7 @@ async function press(c: Obj, payloadKey: 'payload_press' | 'payload_on' | 'paylo
 
 const statusWhere = (pred: (o: Obj) => boolean, from: number, ms = 10000) => col.next((t, p) => t === 'voice/satellite/k1/status' && pred(jsonOf({ payload: p })), ms, from);
 
-test('command entities: mute, volume, listen, announce, stop do what they say on the satellite', { timeout: 60_000 }, async () => {
+test('command entities: mute, volume, wake threshold, listen, announce, stop do what they say on the satellite', { timeout: 60_000 }, async () => {
   const k1 = await discovery(DEV.k1);
   const mute = cmp(k1, 'mute');
   let from = await press(mute, 'payload_on');
@@ -259,6 +245,14 @@ test('command entities: mute, volume, listen, announce, stop do what they say on
   from = await press(volume, null, 30);
   const v = await statusWhere((o) => o.volume === 30, from);
   assert.equal(valueOf(volume.value_template, v.payload), '30');
+
+  const threshold = cmp(k1, 'wake_threshold');
+  from = await press(threshold, null, 0.8);
+  assert.deepEqual(jsonOf(await col.next((t) => t === 'voice/satellite/k1/command', 5000, from)), { command: 'threshold', threshold: 0.8 });
+  const th = await statusWhere((o) => o.wakeThreshold === 0.8, from);
+  assert.equal(valueOf(threshold.value_template, th.payload), '0.8');
+  const changed = await sats.k1.waitLog((o) => o.msg === 'wake threshold changed', 5000);
+  assert.deepEqual([changed.threshold, changed.was], [0.8, 0.5]);
 
   from = await press(cmp(k1, 'listen'), 'payload_press');
   const wake = jsonOf(await col.next((t) => t === 'voice/satellite/k1/wake', 10000, from));
@@ -292,11 +286,22 @@ test('bad commands from the entities get coded errors and change nothing', { tim
   const err2 = jsonOf(await col.next((t) => t === 'voice/satellite/k1/error', 5000, from));
   assert.equal(err2.code, 'VOICE_BAD_PAYLOAD');
   assert.match(err2.message as string, /"text" must be a non-empty string/);
+  // The wake threshold entity's template with a value past 1, and a threshold command without one.
+  from = await press(cmp(k1, 'wake_threshold'), null, 1.5);
+  await col.client.publishAsync('voice/satellite/k1/command', JSON.stringify({ command: 'threshold' }), { qos: 1 });
+  for (let i = 0; i < 2; i++) {
+    const e = await col.next((t) => t === 'voice/satellite/k1/error', 5000, from);
+    from = col.messages.indexOf(e) + 1;
+    assert.equal(jsonOf(e).code, 'VOICE_BAD_PAYLOAD');
+    assert.match(jsonOf(e).message as string, /"threshold" must be a number between 0 and 1 \(exclusive\)/);
+  }
   await new Promise((r) => setTimeout(r, 800));
   const after = col.messages.slice(from);
   assert.ok(!after.some((m) => m.topic === 'voice/satellite/k1/reply'), 'nothing was announced');
   const statuses = col.messages.filter((m) => m.topic === 'voice/satellite/k1/status');
   assert.equal(jsonOf(statuses.at(-1) ?? { payload: Buffer.from('{}') }).volume, before.volume, 'the volume did not change');
+  assert.equal(jsonOf(statuses.at(-1) ?? { payload: Buffer.from('{}') }).wakeThreshold, before.wakeThreshold, 'the wake threshold did not change');
+  assert.equal(sats.k1.lines.filter((l) => l.includes('wake threshold changed')).length, 1, 'the satellite changed its threshold once (the entity\'s 0.8)');
 });
 
 test("Home Assistant's birth message (online on homeassistant/status) re-publishes discovery and states", { timeout: 30_000 }, async () => {
@@ -323,6 +328,99 @@ test('a satellite that dies (its last will) makes its entities unavailable', { t
   // The hub's own availability still says online: with availability_mode all, the satellite's decides.
   const h = (k2.availability as Obj[]).find((x) => x.topic === 'voice/hub/status');
   assert.equal(valueOf(h?.value_template, (last('voice/hub/status') ?? will).payload), 'online');
+});
+
+// ------------------------------------------------------------ the wake threshold, on a satellite of its own
+
+/** openWakeWord's frame (80 ms): the satellite cuts its audio into these from the WAV's first sample. */
+const FRAME = 1280;
+/** The porch hears "hey jar vis" every PERIOD_FRAMES frames (6 s), the first LEAD_FRAMES frames (3 s) in. */
+const LEAD_FRAMES = 38;
+const PERIOD_FRAMES = 75;
+const PERIOD_MS = (PERIOD_FRAMES * FRAME) / 16;
+const PORCH_WAV = path.join(TMP, `ha-porch-${process.pid}.wav`);
+
+/** Each repetition starts on a frame boundary, so the satellite's engine sees the same frames every time: the same scores. */
+function porchPcm(reps: number): Buffer {
+  const phrase = speak('hey jar vis');
+  const rep = () => {
+    const b = Buffer.alloc(PERIOD_FRAMES * FRAME * 2);
+    phrase.copy(b);
+    return b;
+  };
+  return Buffer.concat([Buffer.alloc(LEAD_FRAMES * FRAME * 2), ...Array.from({ length: reps }, rep)]);
+}
+
+/** The best score of each repetition, from openWakeWord run here on the frames the satellite gets. */
+async function bestScores(pcm: Buffer, reps: number): Promise<number[]> {
+  const e = new OpenWakeWordEngine({ keyword: 'hey_jarvis', threshold: 0.5, threads: 1 });
+  await e.start();
+  const best = Array.from({ length: reps }, () => 0);
+  try {
+    for (let k = 0; (k + 1) * FRAME * 2 <= pcm.length && k < LEAD_FRAMES + reps * PERIOD_FRAMES; k++) {
+      const frame = new Int16Array(FRAME);
+      for (let i = 0; i < FRAME; i++) frame[i] = pcm.readInt16LE((k * FRAME + i) * 2);
+      await e.process(frame);
+      const r = Math.floor((k - LEAD_FRAMES) / PERIOD_FRAMES);
+      if (r >= 0) best[r] = Math.max(best[r], e.lastScore);
+    }
+  } finally {
+    await e.stop();
+  }
+  return best;
+}
+
+/** k4 on the porch: its session ends 1.5 s after a wake word with nothing said (no reply), well before the next. */
+const porch = () => sat('k4', 'porch', PORCH_WAV, ['--vad-no-speech-ms', '1500']);
+const k4Status = (pred: (o: Obj) => boolean, from: number, ms = 20000) => col.next((t, p) => t === 'voice/satellite/k4/status' && p.length > 0 && pred(jsonOf({ payload: p })), ms, from);
+const k4Wakes = (from: number) => col.messages.slice(from).filter((m) => m.topic === 'voice/satellite/k4/wake').map(jsonOf);
+
+test('the wake threshold entity changes a running satellite\'s threshold: a wake word it heard at 0.5 it does not hear at 0.95', { timeout: 90_000 }, async () => {
+  const pcm = porchPcm(8);
+  const best = await bestScores(pcm, 2);
+  assert.ok(best[0] > 0.55 && best[0] < 0.93 && Math.abs(best[0] - best[1]) < 1e-6, `the fixture: each "hey jar vis" scores the same, between 0.5 and 0.95 (${best.join(', ')})`);
+  fs.writeFileSync(PORCH_WAV, wavFromPcm(pcm));
+  let from = col.messages.length;
+  sats.k4 = porch();
+  assert.equal(jsonOf(await k4Status((o) => o.state === 'online', from)).wakeThreshold, 0.5, 'it starts at wake.threshold');
+  const wake = jsonOf(await col.next((t) => t === 'voice/satellite/k4/wake', 20000, from));
+  assert.ok((wake.score as number) >= 0.5 && (wake.score as number) <= best[0] + 1e-6, `heard at 0.5 (score ${String(wake.score)}, best ${best[0]})`);
+
+  const th = cmp(await discovery(DEV.k4), 'wake_threshold');
+  from = await press(th, null, 0.95);
+  const raised = await k4Status((o) => o.wakeThreshold === 0.95, from, 5000);
+  assert.equal(valueOf(th.value_template, raised.payload), '0.95');
+  const at = col.messages.indexOf(raised);
+  // Two more repetitions, each scoring best[0] < 0.95: no wake.
+  await sleep(2 * PERIOD_MS + 1000);
+  assert.deepEqual(k4Wakes(at), [], 'no wake at 0.95');
+  assert.ok(sats.k4.lines.some((l) => l.includes('wake threshold changed') && l.includes('"threshold":0.95')));
+  // The hub keeps it (hub.stateDir/wake-thresholds.json).
+  assert.equal((JSON.parse(fs.readFileSync(path.join(hub.config.hub.stateDir, 'wake-thresholds.json'), 'utf8')) as Obj).k4, 0.95);
+});
+
+test('a restarted satellite gets its wake threshold back from the hub, and still does not hear that wake word; at 0.5 again it does', { timeout: 90_000 }, async () => {
+  await sats.k4.stop();
+  const from = col.messages.length;
+  sats.k4 = porch();
+  const online = await k4Status((o) => o.state === 'online', from);
+  assert.equal(jsonOf(online).wakeThreshold, 0.5, 'it starts at wake.threshold again');
+  const cmd = await col.next((t) => t === 'voice/satellite/k4/command', 3000, from);
+  assert.deepEqual(jsonOf(cmd), { command: 'threshold', threshold: 0.95 });
+  assert.ok(cmd.at - online.at < 1000, `the hub sent it ${cmd.at - online.at} ms after the satellite came online`);
+  await k4Status((o) => o.wakeThreshold === 0.95, from, 5000);
+  // Its first "hey jar vis" comes 3 s into its audio, after the hub set it back: none of two is heard.
+  await sleep((LEAD_FRAMES * FRAME) / 16 + 2 * PERIOD_MS);
+  assert.deepEqual(k4Wakes(from), [], 'no wake at the restored 0.95');
+  // At 0.5 again the same wake word wakes it: what kept it quiet was the threshold.
+  const back = await press(cmp(await discovery(DEV.k4), 'wake_threshold'), null, 0.5);
+  await k4Status((o) => o.wakeThreshold === 0.5, back, 5000);
+  await col.next((t) => t === 'voice/satellite/k4/wake', 2 * PERIOD_MS + 3000, back);
+  // Retired: its device goes (the tests below count the devices).
+  await sats.k4.stop();
+  const retire = col.messages.length;
+  await col.client.publishAsync('voice/satellite/k4/status', '', { qos: 1, retain: true });
+  await col.next((t, p) => t === DEV.k4 && p.length === 0, 5000, retire);
 });
 
 test('a removed satellite (its retained status cleared) loses its device; one that moves gets its new area; a stale device found at start was removed', { timeout: 30_000 }, async () => {
@@ -389,4 +487,49 @@ test("Home Assistant as an automation identity on the hub's broker: reads the re
   await ha.publishAsync(cmp(k1, 'volume').command_topic as string, render(cmp(k1, 'volume').command_template as string, { value: 40 }), { qos: 1 });
   await statusWhere((o) => o.volume === 40, from);
   await ha.endAsync();
+});
+
+test('a session that ends after its satellite was removed, or a wake heard after it, brings back neither its retained state nor its device', { timeout: 30_000 }, async () => {
+  // k5 is the test client acting as a satellite: a status, a wake and audio start (a session: listening).
+  const T = 'voice/satellite/k5';
+  const state = 'voice/satellite/k5/state';
+  const dev = 'homeassistant/device/voice_satellite_k5/config';
+  let from = col.messages.length;
+  await col.client.publishAsync(`${T}/status`, JSON.stringify({ state: 'online', protocol: 1, version: '0.1.0', room: 'shed', capabilities: [], muted: false, volume: 100 }), { qos: 1, retain: true });
+  await col.next((t, p) => t === dev && p.length > 0, 5000, from);
+  const sid = 'k5-late';
+  const time = new Date().toISOString();
+  await col.client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time, room: 'shed' }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  await col.next((t, p) => t === state && p.length > 0 && jsonOf({ payload: p }).state === 'listening', 5000, from);
+  // Removed while its session is open: device and state cleared.
+  from = col.messages.length;
+  await col.client.publishAsync(`${T}/status`, '', { qos: 1, retain: true });
+  await col.next((t, p) => t === dev && p.length === 0, 5000, from);
+  await col.next((t, p) => t === state && p.length === 0, 5000, from);
+  // Then its session ends (finalising, the final transcript, closed): state changes the registry hears too late.
+  const removed = col.messages.length;
+  await col.client.publishAsync(`${T}/audio/${sid}`, silence(500), { qos: 0 });
+  await col.client.publishAsync(`${T}/audio/${sid}/stop`, JSON.stringify({ sessionId: sid, reason: 'silence', time }), { qos: 1 });
+  await col.next((t, p) => t === `${T}/transcript` && jsonOf({ payload: p }).sessionId === sid, 15000, removed);
+  await sleep(500);
+  assert.deepEqual(col.messages.slice(removed).filter((m) => m.topic === state).map((m) => m.payload.toString()), [], 'no state published after the removal');
+  assert.equal(hub.registry.get('k5'), undefined, 'the registry did not bring it back');
+  // A wake after the removal: the registry assumes the satellite again (it was heard), Home Assistant gets nothing.
+  const late = 'k5-later';
+  await col.client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: late, wakeWord: 'hey_jarvis', score: 0.9, time, room: 'shed' }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${late}/start`, JSON.stringify({ sessionId: late, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+  await col.client.publishAsync(`${T}/audio/${late}`, silence(500), { qos: 0 });
+  await col.client.publishAsync(`${T}/audio/${late}/stop`, JSON.stringify({ sessionId: late, reason: 'silence', time }), { qos: 1 });
+  await col.next((t, p) => t === `${T}/transcript` && jsonOf({ payload: p }).sessionId === late, 15000, removed);
+  await sleep(500);
+  assert.ok(hub.registry.get('k5'), 'heard again: the registry assumes it');
+  assert.deepEqual(col.messages.slice(removed).filter((m) => m.topic === state || m.topic === dev).map((m) => `${m.topic} ${m.payload.toString()}`), [], 'no state or device for it');
+  assert.ok(!(await retained(state, 500)).get(state)?.payload.length, 'no retained state');
+  // Nor does Home Assistant's birth message bring back its device.
+  const birth = col.messages.length;
+  await col.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await col.next((t) => t === DEV.hub, 5000, birth);
+  await sleep(300);
+  assert.deepEqual(col.messages.slice(birth).filter((m) => m.topic === dev || m.topic === state).map((m) => m.topic), []);
 });

@@ -95,3 +95,17 @@ test('wake levels and openedBy, and end reason arbitration-lost: accepted when w
   assert.throws(() => validateCommand(c, { command: 'stop', reason: 'arbitration-lost' }), (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD');
   assert.throws(() => validateCommand(c, { command: 'end', sessionId: 's1', reason: 'lost' }), (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD');
 });
+
+test('the threshold command: a number between 0 and 1 (exclusive), only on it; anything else is VOICE_BAD_PAYLOAD', () => {
+  const c = 'voice/satellite/k/command';
+  assert.deepEqual(validateCommand(c, { command: 'threshold', threshold: 0.7 }), { command: 'threshold', threshold: 0.7 });
+  for (const threshold of [undefined, 0, 1, -0.2, 1.5, '0.7', null, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => validateCommand(c, { command: 'threshold', threshold }),
+      (e: Error & { code?: string }) => e.code === 'VOICE_BAD_PAYLOAD' && /"threshold" must be a number between 0 and 1 \(exclusive\)/.test(e.message),
+      String(threshold),
+    );
+  }
+  assert.throws(() => validateCommand(c, { command: 'volume', volume: 50, threshold: 0.5 }), /"threshold" may only be given on a "threshold" command/);
+  assert.throws(() => validateCommand(c, { command: 'threshold', threshold: 0.5, volume: 50 }), /"volume" may only be given on a "volume" command/);
+});

@@ -58,7 +58,7 @@ function rig(opts: { noSpeechMs?: number } = {}) {
   const queue = new FrameQueue({ frameLength: FRAME, maxQueued: Infinity, log, onError: (e) => assert.fail(String(e)), handle: (f) => listener.handleFrame(f) });
   // Without the listen earcon (privacy.listenEarcon false): listen streams at once, pre-roll first (test/listen-privacy.test.ts has the earcon).
   const remote = new RemoteListen({ earcon: false, listener, player: { onStart: () => undefined, onChunk: () => undefined, onStop: () => undefined }, report: () => undefined, log });
-  const cmd = (c: CommandPayload) => applyCommand(c, { state, listener, player, publishStatus: () => undefined, listen: () => remote.open(), busy: () => undefined, setVolume: () => undefined });
+  const cmd = (c: CommandPayload) => applyCommand(c, { state, listener, player, publishStatus: () => undefined, listen: () => remote.open(), busy: () => undefined, setVolume: () => undefined, setWakeThreshold: () => undefined });
   const kinds = () => sent.map((m) => (m.topic === t.wake('sat') ? 'wake' : m.topic.endsWith('/start') ? 'start' : m.topic.endsWith('/stop') ? 'stop' : 'audio'));
   const json = (i: number) => JSON.parse(String(sent[i].payload)) as Record<string, unknown>;
   return { wakeCalls, vadCalls, sent, state, listener, queue, cmd, kinds, json, frame: () => queue.write(Buffer.alloc(FRAME * 2)) };

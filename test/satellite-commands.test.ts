@@ -1,7 +1,7 @@
 /**
  * A real satellite process: retained status, the command topic (listen,
- * mute/unmute, stop), and a malformed command answered with a coded error
- * while the satellite keeps running.
+ * mute/unmute, stop, threshold), and a malformed command answered with a
+ * coded error while the satellite keeps running.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -40,6 +40,7 @@ test('status is retained with room, capabilities and wake engine', async () => {
   assert.equal(st.room, 'study');
   assert.equal(st.protocol, 1);
   assert.deepEqual(st.wake, { engine: 'openwakeword', keyword: 'hey_jarvis' });
+  assert.equal(st.wakeThreshold, 0.5, 'wake.threshold, as configured');
 });
 
 test('a malformed command gets VOICE_BAD_PAYLOAD and the satellite keeps running', async () => {
@@ -78,4 +79,32 @@ test('mute shows in status and blocks listen; unmute restores; stop ends a live 
   await cmd({ command: 'stop', sessionId: wake.sessionId });
   const stop = jsonOf(await col.next((t) => t === `${T}/audio/${String(wake.sessionId)}/stop`, 5000, from));
   assert.equal(stop.reason, 'command');
+});
+
+test('threshold changes the wake engine\'s threshold: the status reports it; a bad one gets VOICE_BAD_PAYLOAD and changes nothing', async () => {
+  let from = col.messages.length;
+  await cmd({ command: 'threshold', threshold: 0.7 });
+  const st = jsonOf(await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).wakeThreshold === 0.7, 5000, from));
+  assert.equal(st.state, 'online');
+  const changed = await sat.waitLog((o) => o.msg === 'wake threshold changed', 5000);
+  assert.deepEqual([changed.threshold, changed.was], [0.7, 0.5]);
+  from = col.messages.length;
+  for (const bad of [{ command: 'threshold', threshold: 1.5 }, { command: 'threshold' }, { command: 'threshold', threshold: '0.3' }, { command: 'threshold', threshold: 0 }]) await cmd(bad);
+  const errors: Record<string, unknown>[] = [];
+  while (errors.length < 4) {
+    const m = await col.next((t) => t === `${T}/error`, 5000, from);
+    from = col.messages.indexOf(m) + 1;
+    errors.push(jsonOf(m));
+  }
+  for (const e of errors) {
+    assert.equal(e.code, 'VOICE_BAD_PAYLOAD');
+    assert.match(String(e.message), /"threshold" must be a number between 0 and 1 \(exclusive\)/);
+  }
+  // The satellite still runs at 0.7: a status it publishes now (mute, unmute) says so; it logged no other change.
+  const check = col.messages.length;
+  await cmd({ command: 'mute' });
+  await cmd({ command: 'unmute' });
+  const after = jsonOf(await col.next((t, p) => t === `${T}/status` && jsonOf({ payload: p }).muted === false, 5000, check));
+  assert.equal(after.wakeThreshold, 0.7);
+  assert.equal(sat.lines.filter((l) => l.includes('wake threshold changed')).length, 1);
 });

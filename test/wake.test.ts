@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { VoiceError } from '../common/errors';
+import { setWakeThreshold, type WakeEngine } from '../satellite/wake/engine';
 import { PorcupineEngine } from '../satellite/wake/porcupine';
 import { OpenWakeWordEngine } from '../satellite/wake/openwakeword';
 import { runNode, silence, speak, TMP } from './helpers';
@@ -12,6 +13,16 @@ import { wavFromPcm } from '../common/wav';
 async function maxScore(pcm: Buffer): Promise<{ max: number; fired: boolean }> {
   const e = new OpenWakeWordEngine({ keyword: 'hey_jarvis', threshold: 0.5, threads: 1 });
   await e.start();
+  try {
+    return await scores(e, pcm);
+  } finally {
+    await e.stop();
+  }
+}
+
+/** Runs the engine (from its reset state) over the PCM with half a second of silence around it. */
+async function scores(e: OpenWakeWordEngine, pcm: Buffer): Promise<{ max: number; fired: boolean }> {
+  e.reset();
   let max = 0;
   let fired = false;
   const all = Buffer.concat([silence(500), pcm, silence(500)]);
@@ -21,7 +32,6 @@ async function maxScore(pcm: Buffer): Promise<{ max: number; fired: boolean }> {
     if (await e.process(frame)) fired = true;
     max = Math.max(max, e.lastScore);
   }
-  await e.stop();
   return { max, fired };
 }
 
@@ -72,4 +82,29 @@ test('a satellite with a bad Porcupine key exits 78 with the coded error (system
   } finally {
     await hub.stop();
   }
+});
+
+test('the threshold command\'s setWakeThreshold: openWakeWord compares the new threshold with the same scores; Porcupine cannot change it (VOICE_WAKE_THRESHOLD_FIXED)', async () => {
+  const e = new OpenWakeWordEngine({ keyword: 'hey_jarvis', threshold: 0.5, threads: 1 });
+  await e.start();
+  try {
+    const pcm = speak('hey jarvis');
+    const at05 = await scores(e, pcm);
+    assert.ok(at05.fired && at05.max < 1, `fires at 0.5 below a score of 1 (max ${at05.max})`);
+    // Above the best score this audio gets: the same scores, no detection.
+    const higher = (at05.max + 1) / 2;
+    assert.equal(setWakeThreshold(e, higher), 0.5, 'returns the threshold it had');
+    assert.equal(e.threshold, higher);
+    const above = await scores(e, pcm);
+    assert.equal(above.max, at05.max, 'the scores do not change');
+    assert.equal(above.fired, false, `fired at ${higher} (max ${above.max})`);
+    setWakeThreshold(e, 0.5);
+    assert.equal((await scores(e, pcm)).fired, true, 'back at 0.5 it fires again');
+  } finally {
+    await e.stop();
+  }
+  // Porcupine's sensitivity is fixed when it is made (the engine is not started: the check needs no access key).
+  const p: WakeEngine = new PorcupineEngine({ accessKey: 'x', keyword: 'jarvis', sensitivity: 0.5 });
+  assert.equal(p.threshold, undefined, 'no threshold to report in the status');
+  assert.throws(() => setWakeThreshold(p, 0.7), (err: unknown) => err instanceof VoiceError && err.code === 'VOICE_WAKE_THRESHOLD_FIXED' && /wake\.porcupine\.sensitivity/.test(err.message));
 });

@@ -16,6 +16,17 @@ export const ORIGIN = { name: 'voice-hub', sw_version: VERSION };
 /** The event types of a satellite's event entity (its .../event topic). */
 export const EVENT_TYPES = ['wake', 'transcript', 'intent'] as const;
 
+/**
+ * The next_timer sensor's state from the satellite's timers payload: the
+ * soonest `endsAt` of its running timers (a paused timer has none, nor one
+ * that ended and waits to ring; ISO times of one form sort as strings), or
+ * None, which Home Assistant shows as unknown, when none runs.
+ */
+export const NEXT_TIMER_TEMPLATE = "{{ value_json.timers | rejectattr('paused') | selectattr('endsAt', 'defined') | map(attribute='endsAt') | sort | first | default(None) }}";
+
+/** The wake_threshold number's range, within the threshold command's (0-1, exclusive). */
+export const WAKE_THRESHOLD_RANGE = { min: 0.05, max: 0.95, step: 0.05 } as const;
+
 export type Component = Record<string, unknown> & { platform: string; unique_id: string };
 
 export interface DevicePayload {
@@ -132,6 +143,22 @@ export function satelliteDevice(t: Topics, root: string, s: SatelliteInfo): Devi
       c('announce', 'notify', 'Announce', { command_topic: t.announce(s.id), command_template: "{{ {'text': value} | tojson }}", icon: 'mdi:bullhorn' }),
       button('listen', 'Listen', 'listen', 'mdi:microphone'),
       button('stop', 'Stop', 'stop', 'mdi:stop'),
+      // Only for a satellite whose status reports it: one whose wake engine can change it (not Porcupine, not an older satellite).
+      ...(s.wakeThreshold !== undefined
+        ? [
+            c('wake_threshold', 'number', 'Wake threshold', {
+              state_topic: status,
+              value_template: '{{ value_json.wakeThreshold }}',
+              command_topic: command,
+              command_template: '{"command": "threshold", "threshold": {{ value | round(2) }}}',
+              ...WAKE_THRESHOLD_RANGE,
+              mode: 'slider',
+              entity_category: 'config',
+              icon: 'mdi:ear-hearing',
+            }),
+          ]
+        : []),
+      c('next_timer', 'sensor', 'Next timer', { state_topic: t.timers(s.id), value_template: NEXT_TIMER_TEMPLATE, device_class: 'timestamp', icon: 'mdi:timer-sand' }),
       c('timers', 'sensor', 'Timers', {
         state_topic: t.timers(s.id),
         value_template: '{{ value_json.timers | length }}',

@@ -16,7 +16,11 @@
  * - A satellite's device is published again when its status changes it
  *   (a new room, a new version).
  * - A satellite whose retained status is cleared (registry:
- *   satelliteRemoved) loses its device and its retained state.
+ *   satelliteRemoved) loses its device and its retained state. States are
+ *   published only for satellites whose device is, and devices only from a
+ *   status: a session that ends after the removal, or a wake that makes the
+ *   registry assume the satellite again, brings back neither, and neither
+ *   does Home Assistant's birth message.
  */
 import { now } from '../../common/protocol';
 import type { SatelliteInfo } from '../bus';
@@ -120,12 +124,16 @@ export class HomeAssistant implements Feature {
     return discoveryTopic(this.prefix, `${nodeId(this.root)}_satellite_${satellite}`);
   }
 
-  /** Home Assistant (re)started: it forgot nothing retained, but states it missed are sent again, with discovery. */
+  /**
+   * Home Assistant (re)started: it forgot nothing retained, but states it missed are sent again, with discovery: of
+   * the satellites that have a device (a status made it), not of one the registry only heard wake (after its removal).
+   */
   private republish(): void {
     this.ctx.log.info('Home Assistant online: discovery and states published again');
+    const devices = new Set(this.published.keys());
     this.published.clear();
     this.publishHub();
-    for (const s of this.ctx.registry.all()) this.publishSatellite(s);
+    for (const s of this.ctx.registry.all()) if (devices.has(this.topicOf(s.id))) this.publishSatellite(s);
   }
 
   private publishDevice(topic: string, p: DevicePayload): void {
@@ -146,6 +154,9 @@ export class HomeAssistant implements Feature {
   }
 
   private publishState(s: SatelliteInfo): void {
+    // Only for a satellite the registry has and whose device is published: a late event (a session ending after its
+    // retained status was cleared) must not bring back the retained state removeSatellite cleared.
+    if (this.ctx.registry.get(s.id) !== s || !this.published.has(this.topicOf(s.id))) return;
     this.ctx.mqtt.publish(this.ctx.topics.state(s.id), JSON.stringify({ state: s.state, time: now() }), { qos: 1, retain: true });
   }
 

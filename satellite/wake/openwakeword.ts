@@ -47,9 +47,21 @@ export class OpenWakeWordEngine implements WakeEngine {
   private embeddings: Float32Array[] = [];
   private predictions = 0;
   private onesMel = new Float32Array(32).fill(1);
+  /** The score a detection needs: opts.threshold until setThreshold. */
+  private minScore: number;
 
   constructor(opts: OpenWakeWordOptions) {
     this.opts = opts;
+    this.minScore = opts.threshold;
+  }
+
+  get threshold(): number {
+    return this.minScore;
+  }
+
+  /** From the next frame on (the `threshold` command). */
+  setThreshold(threshold: number): void {
+    this.minScore = threshold;
   }
 
   get keywordName(): string {
@@ -120,7 +132,7 @@ export class OpenWakeWordEngine implements WakeEngine {
     const score = ((kwOut[this.kw.outputNames[0]]).data as Float32Array)[0];
     this.predictions++;
     this.lastScore = this.predictions <= WARMUP_PREDICTIONS ? 0 : score;
-    if (this.lastScore >= this.opts.threshold) return { keyword: this.keywordName, score: this.lastScore };
+    if (this.lastScore >= this.minScore) return { keyword: this.keywordName, score: this.lastScore };
     return null;
   }
 
