@@ -4,7 +4,7 @@
  * docs/benchmarks.md with the machine they ran on. Benchmarks report; they
  * never fail on a slow machine (the exit code is 0 unless something broke).
  *
- *   node dist/scripts/bench.js [--runs 20] [--only latency,concurrency,satellite,broker,engines,accuracy,loop,ipc,burst,memory,arbitration,intents,local,http] [--out docs/benchmarks.md]
+ *   node dist/scripts/bench.js [--runs 20] [--only latency,concurrency,satellite,broker,engines,accuracy,loop,ipc,burst,memory,arbitration,intents,local,http,command-args] [--out docs/benchmarks.md]
  *
  * BENCH_QUICK=1 (or --quick): a smoke run that checks every section works in a few minutes (3 runs, short windows,
  * fewer loads), written to $TMPDIR/voice-hub-bench-quick.md unless --out is given; its figures mean nothing.
@@ -17,6 +17,7 @@ import { benchAccuracy } from './bench/accuracy';
 import { benchArbitration } from './bench/arbitration';
 import { benchBroker } from './bench/broker';
 import { benchBurst } from './bench/burst';
+import { benchCommandArgs } from './bench/command-args';
 import { machine, MIN_P95, ONLY, OUT, QUICK, ROOT, RUNS } from './bench/common';
 import { benchEngines } from './bench/engines';
 import { benchConcurrency } from './bench/concurrency';
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   await add('intents', '12. Intents: spoken commands understood, and how fast', benchIntents);
   await add('local', '13. Answered by the hub against answered by the LLM', benchLocal);
   await add('http', '14. The hub over HTTP: transcribe, and a browser tab as a satellite', benchHttp);
+  await add('command-args', "15. The command model's decoder: what its settings cost and hear", benchCommandArgs);
   const doc = `# Benchmarks
 
 Written by \`npm run bench\` (\`scripts/bench.ts\`)${QUICK ? ' as a QUICK SMOKE RUN (BENCH_QUICK=1): these figures only show that each section works' : ''}; ${RUNS} runs per figure unless a table says otherwise, after warm-up, which no figure includes; medians, and p95 only where a figure has at least ${MIN_P95} samples; every table gives its sample count \`n\`. Benchmarks report, they never fail a build; targets are from the project's issues and marked met or missed as measured.

@@ -11,18 +11,19 @@ import { burst, type BurstOutcome } from './burst-harness';
 import { type Proc, startHubProcess } from './helpers';
 
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.95 * xs.length) - 1)];
-const show = (o: BurstOutcome) => `${o.satellite} "${o.command}" -> ${o.text === undefined ? `no final (${o.errors.join(',') || 'nothing'})` : `"${o.text}" ${o.reason} ${o.stopToFinalMs} ms`}`;
+const show = (o: BurstOutcome) => `${o.satellite} "${o.command}" -> ${o.text === undefined ? `no final (${o.errors.join(',') || 'nothing'})` : `"${o.text}" ${o.reason}, stop -> final ${o.stopToFinalMs} ms, end of speech -> final ${o.speechEndToFinalMs} ms`}`;
 
 /**
- * Stop -> final p95 allowed: twice what the bench (docs/benchmarks.md section 9) measured for 8 at once on this 2-core
- * machine with the satellites on the same cores (3.6 s: the decoders fall behind real time there). Issue 15's 600 ms is a
- * target the bench reports, not yet met.
+ * Stop -> final p95 allowed: a little over twice what the bench (docs/benchmarks.md section 9) measured for 8 at once
+ * on this 2-core machine with the hub's defaults (intents on: two decoders per session) and the satellites on the same
+ * cores: 1080 ms. Issue 15's 600 ms target is met there without the command model and missed with it.
  */
-const P95_BOUND_MS = 7000;
+const P95_BOUND_MS = 2500;
 
 let hub: { proc: Proc; url: string };
 before(async () => {
-  hub = await startHubProcess(['--reply-enabled', 'false']);
+  // The hub's defaults, as the bench runs it: intents on, so each session has the command model's decoder too.
+  hub = await startHubProcess(['--reply-enabled', 'false', '--intents-enabled', 'true']);
 });
 after(async () => {
   await hub?.proc.stop();
@@ -38,7 +39,8 @@ for (const n of [4, 8]) {
       assert.ok(o.text !== undefined, `no final: ${show(o)}`);
       assert.equal(o.incomplete, false, show(o));
       assert.deepEqual(o.errors, [], show(o));
-      assert.equal(o.reason, 'stop', `ended by the satellite's stop, not cut short: ${show(o)}`);
+      // Ended by the satellite's stop, or by the hub on a complete command (semantic end of speech): never cut short by the engine's endpoint.
+      assert.ok(o.reason === 'stop' || o.reason === 'complete', `ended by the satellite's stop or a complete command, not cut short: ${show(o)}`);
       // The recognizer alone gets these commands word for word: a final that lost its last word was cut short.
       assert.ok((o.wer ?? 1) <= 0.5, `the command: ${show(o)}`);
       assert.equal(o.text?.split(' ').at(-1), o.command.split(' ').at(-1), `a whole command, to its last word: ${show(o)}`);

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { VoiceError } from '../common/errors';
+import { commandModel } from '../hub/intents/command-model';
+import { BUILTIN_INTENTS, loadIntents } from '../hub/intents/load';
 import { PocketsphinxEngine } from '../hub/stt/pocketsphinx';
 import { defaultVoskLibrary, VoskEngine } from '../hub/stt/vosk';
 import { loadConfig } from '../common/config';
@@ -71,6 +73,37 @@ test('pocketsphinx with a command model it cannot read: a warning, and sessions 
     assert.ok(wer('what time is it', f.text).rate <= 0.5, `the general model still hears: "${f.text}"`);
   } finally {
     engine.unload();
+  }
+});
+
+test('stt.pocketsphinx.commandArgs go to the command model\'s decoder only: ones pocketsphinx refuses cost the command model, not the general one', () => {
+  const lm = commandModel(loadIntents([BUILTIN_INTENTS]), fs.mkdtempSync(path.join(TMP, 'cmd-args-'))).lm;
+  const load = (commandArgs: string) => {
+    const notices: string[] = [];
+    const engine = new PocketsphinxEngine({ ...config.stt.pocketsphinx, commandArgs }, { lm }, (_level, msg) => notices.push(msg));
+    engine.load();
+    return { engine, notices };
+  };
+  const good = load(config.stt.pocketsphinx.commandArgs);
+  try {
+    assert.deepEqual(good.notices, []);
+    assert.ok(good.engine.stats.commands, 'the default command args load a command-model bank');
+  } finally {
+    good.engine.unload();
+  }
+  const bad = load('-no_such_argument 1');
+  try {
+    assert.equal(bad.notices.length, 1, JSON.stringify(bad.notices));
+    assert.match(bad.notices[0], /command model could not be loaded/);
+    assert.equal(bad.engine.stats.commands, undefined, 'no command-model bank');
+    const rec = bad.engine.createRecognizer();
+    const pcm = Buffer.concat([speak('what time is it'), silence(500)]);
+    rec.accept(new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)));
+    const f = rec.final();
+    rec.free();
+    assert.ok(wer('what time is it', f.text).rate <= 0.5, `the general decoder did not get them: "${f.text}"`);
+  } finally {
+    bad.engine.unload();
   }
 });
 

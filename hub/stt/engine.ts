@@ -89,7 +89,7 @@ export type SttEngineName = 'auto' | 'vosk' | 'pocketsphinx' | 'crash-test';
 export interface SttSettings {
   engine: SttEngineName;
   vosk: { model: string; library: string };
-  pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string };
+  pocketsphinx: { hmm: string; lm: string; dict: string; library: string; sphinxbase: string; args: string; /** Extra decoder arguments of the command model's decoder, after args. */ commandArgs?: string };
   /**
    * The command model, decoded beside the general one; the hub takes its words when they are a command
    * (docs/intents.md). `lm`: a language model of the intent templates (hub/intents/arpa.ts, ARPA text), for

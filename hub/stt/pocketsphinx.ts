@@ -156,7 +156,8 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     // -remove_silence no: with pocketsphinx's own silence removal on, word times (ps_seg_frames) come out
     // hundreds of ms late after a pause, and the hub needs them to drop the wake word's words.
     // With a shared LM the decoder is made without -lm and given the thread's model after ps_init.
-    const config = bank.shared ? this.parse([], bank.shared.dict) : this.parse(['-lm', s.lm], s.dict);
+    const extra = bank.model === 'commands' ? s.commandArgs : '';
+    const config = bank.shared ? this.parse([], bank.shared.dict, extra) : this.parse(['-lm', s.lm], s.dict, extra);
     const decoder: unknown = api.ps_init(config);
     // The decoder keeps its own reference to the config.
     api.cmd_ln_free_r(config);
@@ -170,11 +171,11 @@ export class PocketsphinxEngine implements SttEngine, StreamOwner {
     return decoder;
   }
 
-  /** The decoder's arguments, parsed (cmd_ln_free_r frees them); `lm` is the -lm pair or nothing. */
-  private parse(lm: string[], dict: string): unknown {
+  /** The decoder's arguments, parsed (cmd_ln_free_r frees them); `lm` is the -lm pair or nothing; `extra` comes last (the command model's). */
+  private parse(lm: string[], dict: string, extra = ''): unknown {
     const api = this.api as PsApi;
     const s = this.settings;
-    const argv = ['-hmm', s.hmm, ...lm, '-dict', dict, '-samprate', '16000', '-remove_silence', 'no', ...s.args.split(/\s+/).filter(Boolean)];
+    const argv = ['-hmm', s.hmm, ...lm, '-dict', dict, '-samprate', '16000', '-remove_silence', 'no', ...`${s.args} ${extra ?? ''}`.split(/\s+/).filter(Boolean)];
     const config: unknown = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
     if (!config) throw new VoiceError('VOICE_STT_MODEL_INVALID', 'pocketsphinx rejected its arguments');
     return config;

@@ -15,7 +15,7 @@ export function arg(name: string): string | undefined {
 /** BENCH_QUICK=1 (or --quick): a smoke run of every section in a few minutes; its figures mean nothing. */
 export const QUICK = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
 export const RUNS = Number(arg('runs') ?? (QUICK ? 3 : 20));
-export const ONLY = new Set((arg('only') ?? 'latency,concurrency,satellite,broker,engines,accuracy,loop,ipc,burst,memory,arbitration,intents,local,http').split(','));
+export const ONLY = new Set((arg('only') ?? 'latency,concurrency,satellite,broker,engines,accuracy,loop,ipc,burst,memory,arbitration,intents,local,http,command-args').split(','));
 /** A quick run never overwrites the committed figures unless --out says so. */
 export const OUT = path.resolve(ROOT, arg('out') ?? (QUICK ? path.join(os.tmpdir(), 'voice-hub-bench-quick.md') : 'docs/benchmarks.md'));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
