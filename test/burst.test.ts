@@ -16,7 +16,7 @@ const show = (o: BurstOutcome) => `${o.satellite} "${o.command}" -> ${o.text ===
 /**
  * Stop -> final p95 allowed: a little over twice what the bench (docs/benchmarks.md section 9) measured for 8 at once
  * on this 2-core machine with the hub's defaults (intents on: two decoders per session) and the satellites on the same
- * cores: 1080 ms. Issue 15's 600 ms target is met there without the command model and missed with it.
+ * cores: 1064 ms. Issue 15's 600 ms target is met there without the command model and missed with it.
  */
 const P95_BOUND_MS = 2500;
 
@@ -49,8 +49,10 @@ for (const n of [4, 8]) {
   });
 }
 
-test('8 satellites at once on a hub that decodes 2 and queues for 1 s: none is lost silently; each completes or is refused with VOICE_BUSY and the busy tone', async (t) => {
-  const small = await startHubProcess(['--reply-enabled', 'false', '--stt-warm-sessions', '2', '--stt-queue-ms', '1000']);
+test('8 satellites at once on a hub that decodes 1 and queues for 0.5 s: none is lost silently; each completes or is refused with VOICE_BUSY and the busy tone', async (t) => {
+  // One decoder: a queued session waits for every session ahead of it, each replayed and finalised in turn, so most
+  // cannot get theirs within 0.5 s of their stop. (With 2 decoders and 1 s, all 8 sometimes completed: nothing refused.)
+  const small = await startHubProcess(['--reply-enabled', 'false', '--stt-workers', '1', '--stt-warm-sessions', '1', '--stt-queue-ms', '500']);
   t.after(() => small.proc.stop());
   const out = await burst(small.url, 8, { tag: 'over-', idleMs: 3000 });
   for (const o of out) t.diagnostic(show(o));
@@ -61,6 +63,6 @@ test('8 satellites at once on a hub that decodes 2 and queues for 1 s: none is l
     assert.deepEqual(o.errors, ['VOICE_BUSY'], show(o));
     assert.equal(o.busyTone, true, `busy tone: ${show(o)}`);
   }
-  assert.ok(completed.length >= 2, `${completed.length} completed`);
+  assert.ok(completed.length >= 1, `${completed.length} completed`);
   assert.ok(refused.length >= 1, 'beyond capacity some are refused');
 });

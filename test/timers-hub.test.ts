@@ -36,7 +36,9 @@ let client: MqttClient;
 let llmRequests: () => number;
 let llmUrl = '';
 const state = path.join(TMP, `timers-hub-state-${process.pid}`);
-const hubArgs = (llm: string) => ['--intents-enabled', 'true', '--intents-dir', userIntentsDir(TMP), '--llm-host', llm, '--hub-state-dir', state, '--hub-time-zone', ZONE, '--session-max-wakes-per-minute', '0'];
+// k1 is a raw client that streams each command ~20 times faster than real time, one after another: on a quick machine
+// more than 10 s of audio fell within 5 s and the rate limit (tested in rate-limits.test.ts) ended a session.
+const hubArgs = (llm: string) => ['--intents-enabled', 'true', '--intents-dir', userIntentsDir(TMP), '--llm-host', llm, '--hub-state-dir', state, '--hub-time-zone', ZONE, '--session-max-wakes-per-minute', '0', '--session-max-audio-bytes-per-second', '0'];
 
 before(async () => {
   // The double is started and stopped: its address answers nothing, as an Ollama that is down.
@@ -71,6 +73,11 @@ async function ask(text: string): Promise<{ intent: Record<string, unknown>; rep
   const intent = jsonOf(await col.next(ofSession('intent', sid), 1000).catch(() => assert.fail(`"${text}" was heard as "${String(transcript.text)}": no intent`)));
   const reply = jsonOf(await col.next(ofSession('reply', sid), 5000));
   assert.equal(reply.source, 'intent', `"${text}": ${JSON.stringify(reply)}`);
+  // As a satellite does once the reply's audio has played: until then the hub counts k1 as responding, and a timer
+  // that ends meanwhile waits to ring. (Without it, whether k1 looked busy depended on whether the next wake came
+  // before the reply's last audio: a wake aborts a reply still being sent, not one that was.)
+  await col.next((t) => t === `voice/satellite/k1/tts/${sid}/stop`, 5000);
+  await client.publishAsync('voice/satellite/k1/played', JSON.stringify({ sessionId: sid, reason: 'done', playedMs: 1000, time: new Date().toISOString() }), { qos: 1 });
   return { intent, reply: String(reply.text), sid };
 }
 

@@ -18,8 +18,8 @@ const CHUNK = 3200; // 100 ms, as a satellite streams
 /**
  * Most audio handed to the decoder ahead of what it has decoded (its partials say how far it got, at least every
  * second of audio), bytes: 1.5 s. A whole file sent at once would queue in its worker ahead of the satellites'
- * live audio, and a minute of it would hold their sessions on that worker back for ~20 s; paced, a satellite's
- * frames wait behind at most this much. It also keeps the transcription under admission control's lag budget
+ * live audio (70 s of it held a satellite's final back 5.7 s on a one-worker hub: test/http.test.ts); paced, a
+ * satellite's frames wait behind at most this much. It also keeps the transcription under admission control's lag budget
  * (hub/stt/admission.ts), so it does not stop wakes being admitted past the real-time limit.
  */
 const AHEAD_BYTES = 48000;
@@ -62,6 +62,7 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal)
       },
     });
     t.timer = setTimeout(() => {
+      finished = true; // a partial still on its way feeds nothing more
       h.abort();
       reject(new VoiceError('VOICE_STT_TIMEOUT', `no transcript within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -70,6 +71,7 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal)
       'abort',
       () => {
         clearTimeout(t.timer);
+        finished = true;
         h.abort();
         reject(new VoiceError('VOICE_HTTP_BAD_REQUEST', 'the client closed the request'));
       },

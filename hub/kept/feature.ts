@@ -24,7 +24,12 @@ export class KeptSettings implements Feature {
     this.handlers = {
       satStatus: (t, payload, topic) => {
         if (payload.length === 0) return;
-        const o = parseJson(topic, payload);
+        let o: Record<string, unknown>;
+        try {
+          o = parseJson(topic, payload);
+        } catch {
+          return; // the registry reports a bad status (one error per message)
+        }
         for (const s of this.all) s.status(t.satellite, o);
       },
     };
