@@ -75,7 +75,7 @@ export const hubSchema = withEnvAndArgs('VOICE_HUB', {
         default: '-maxhmmpf 3000',
       },
       commandArgs: {
-        doc: 'Extra pocketsphinx decoder arguments for the command model\'s decoder (intents.commandModel), after stt.pocketsphinx.args, which it also gets: the same format. "" (the default) is the full search. "-fwdflat no -bestpath no" skips that decoder\'s second pass and lattice: in bench section 15 (docs/benchmarks.md) the session\'s final pass took 68 ms instead of 91 and both decoders 6 % less time, and it heard 118 of 132 commands word for word against 117; in the cold burst (section 9) 8 satellites at once got their finals no sooner; but in test/timers-hub.test.ts it heard the timer name "pasta" as "plastic", which the full search did not, so it is not the default.',
+        doc: 'Extra pocketsphinx decoder arguments for the command model\'s decoder (intents.commandModel), after stt.pocketsphinx.args, which it also gets: the same format. An option in both is refused by pocketsphinx (a duplicate), and the command model is then not loaded (a warning; sessions decode with the general model alone): give each option in one of the two. "" (the default) is the full search. "-fwdflat no -bestpath no" skips that decoder\'s second pass and lattice: in bench section 15 (docs/benchmarks.md) the session\'s final pass took 68 ms instead of 91 and both decoders 6 % less time, and it heard 118 of 132 commands word for word against 117; in the cold burst (section 9) 8 satellites at once got their finals no sooner; but in test/timers-hub.test.ts it heard the timer name "pasta" as "plastic", which the full search did not, so it is not the default.',
         format: String,
         default: '',
       },

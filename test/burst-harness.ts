@@ -112,7 +112,10 @@ export async function burst(hubUrl: string, n: number, opts: BurstOptions): Prom
           out.reason = String(f.reason);
           out.incomplete = f.incomplete === true;
           out.wer = wer(command, out.text).rate;
-          const stop = mine.find((m) => m.topic.endsWith(`/audio/${sid}/stop`));
+          // A complete command's final comes before the satellite's stop (the hub ends the session): wait for the stop.
+          const stopOf = () => seen().find((m) => m.topic.endsWith(`/audio/${sid}/stop`));
+          for (let k = 0; !stopOf() && k < 30; k++) await new Promise((r) => setTimeout(r, 100));
+          const stop = stopOf();
           if (stop) out.stopToFinalMs = fin.at - stop.at;
           out.speechEndToFinalMs = fin.at - speechEnd;
           return out;

@@ -14,11 +14,13 @@ const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.cei
 const show = (o: BurstOutcome) => `${o.satellite} "${o.command}" -> ${o.text === undefined ? `no final (${o.errors.join(',') || 'nothing'})` : `"${o.text}" ${o.reason}, stop -> final ${o.stopToFinalMs} ms, end of speech -> final ${o.speechEndToFinalMs} ms`}`;
 
 /**
- * Stop -> final p95 allowed: a little over twice what the bench (docs/benchmarks.md section 9) measured for 8 at once
- * on this 2-core machine with the hub's defaults (intents on: two decoders per session) and the satellites on the same
- * cores: 1064 ms. Issue 15's 600 ms target is met there without the command model and missed with it.
+ * Stop -> final p95 allowed. The bench (docs/benchmarks.md section 9) measured 1064 ms for 8 at once on this 2-core
+ * machine with the hub's defaults (intents on: two decoders per session) and the satellites on the same cores; that is
+ * at the limit of what the cores decode in real time, where any other load multiplies it: a CI run with a type check
+ * running beside it measured 3852 ms. The bound catches finals that wait for a timeout (10 s and more), not that.
+ * Issue 15's 600 ms target is met there without the command model and missed with it.
  */
-const P95_BOUND_MS = 2500;
+const P95_BOUND_MS = 5000;
 
 let hub: { proc: Proc; url: string };
 before(async () => {

@@ -532,4 +532,10 @@ test('a session that ends after its satellite was removed, or a wake heard after
   await col.next((t) => t === DEV.hub, 5000, birth);
   await sleep(300);
   assert.deepEqual(col.messages.slice(birth).filter((m) => m.topic === dev || m.topic === state).map((m) => m.topic), []);
+  // Its status again (it was set up anew): its device and its state come back, though the registry already had it online.
+  const back = col.messages.length;
+  await col.client.publishAsync(`${T}/status`, JSON.stringify({ state: 'online', protocol: 1, version: '0.1.0', room: 'shed', capabilities: [], muted: false, volume: 100 }), { qos: 1, retain: true });
+  await col.next((t, p) => t === dev && p.length > 0, 5000, back);
+  assert.equal(jsonOf(await col.next((t, p) => t === state && p.length > 0, 5000, back)).state, 'idle');
+  await col.client.publishAsync(`${T}/status`, '', { qos: 1, retain: true });
 });

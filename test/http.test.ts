@@ -379,3 +379,39 @@ test('a long transcription does not hold back a satellite decoded on the same ST
     await h4.proc.stop();
   }
 });
+
+test('a transcription that waits for a decoder longer than stt.queueMs is refused with 503 VOICE_BUSY, as a wake is', async () => {
+  // One decoder, held by a satellite's session that goes on streaming; the recording queues behind it.
+  const h5 = await startHubProcess(['--reply-enabled', 'false', '--stt-workers', '1', '--stt-warm-sessions', '1', '--stt-queue-ms', '500']);
+  const client = await connect(h5.url);
+  let streaming = true;
+  try {
+    const url = String((await h5.proc.waitLog((o) => o.msg === 'HTTP server listening')).url);
+    const secret = new IdentityStore(stateDirOf(h5.url) as string).open().add('ha5', 'automation');
+    const sid = '5a7e1100-0000-4000-8000-000000000005';
+    const T = 'voice/satellite/holder';
+    const time = new Date().toISOString();
+    await client.publishAsync(`${T}/wake`, JSON.stringify({ sessionId: sid, wakeWord: 'hey_jarvis', score: 0.9, time }), { qos: 1 });
+    await client.publishAsync(`${T}/audio/${sid}/start`, JSON.stringify({ sessionId: sid, format: { encoding: 's16le', rate: 16000, channels: 1 }, time }), { qos: 1 });
+    const floor = noisy(silence(8000));
+    const stream = (async () => {
+      for (let off = 0; streaming && off < floor.length; off += 3200) {
+        await client.publishAsync(`${T}/audio/${sid}`, floor.subarray(off, off + 3200), { qos: 0 });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const wav = wavFromPcm(Buffer.concat(Array.from({ length: 2 }, () => commandPcm())));
+    const r = await fetch(`${url}/api/stt/transcribe`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`ha5:${secret}`).toString('base64')}`, 'content-type': 'audio/wav' }, body: wav });
+    const waited = Date.now() - started;
+    await expectError(r, 503, 'VOICE_BUSY');
+    assert.ok(waited < 2500, `refused after ${waited} ms: stt.queueMs is 500, and the satellite's session still held the decoder`);
+    streaming = false;
+    await stream;
+  } finally {
+    streaming = false;
+    await client.endAsync();
+    await h5.proc.stop();
+  }
+});

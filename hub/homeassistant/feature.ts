@@ -49,7 +49,11 @@ export class HomeAssistant implements Feature {
     this.handlers = {
       satStatus: (t) => {
         const s = ctx.registry.get(t.satellite);
-        if (s) this.publishDevice(this.topicOf(s.id), satelliteDevice(ctx.topics, this.root, s));
+        if (!s) return;
+        const first = !this.published.has(this.topicOf(s.id));
+        this.publishDevice(this.topicOf(s.id), satelliteDevice(ctx.topics, this.root, s));
+        // A satellite back after it was removed (its wake came first, so no satelliteOnline): its state too.
+        if (first) this.publishState(s);
       },
     };
   }

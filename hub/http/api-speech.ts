@@ -32,8 +32,12 @@ interface Transcribed {
   decodeMs: number;
 }
 
-/** Feeds pcm to a recognizer of stt as one session and waits for its final. */
-function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal): Promise<Transcribed> {
+/**
+ * Feeds pcm to a recognizer of stt as one session and waits for its final. A session admission control
+ * queues waits at most queueMs for a decoder, then VOICE_BUSY: its audio is fed as it is decoded, so it has
+ * not finished, and the queue's own wait (counted from a session's finish) would not start.
+ */
+function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, queueMs: number, gone: AbortSignal): Promise<Transcribed> {
   return new Promise((resolve, reject) => {
     const sid = `http-${randomUUID()}`;
     const t: { timer?: NodeJS.Timeout } = {}; // set below; a callback may come before (an error at open)
@@ -78,6 +82,15 @@ function transcribe(stt: Stt, pcm: Buffer, timeoutMs: number, gone: AbortSignal)
       { once: true },
     );
     pump();
+    if (h.queued?.()) {
+      setTimeout(() => {
+        if (!h.queued?.()) return; // admitted meanwhile (or aborted)
+        clearTimeout(t.timer);
+        finished = true;
+        h.abort();
+        reject(new VoiceError('VOICE_BUSY', `no decoder came free within stt.queueMs (${queueMs} ms); transcription refused`));
+      }, queueMs).unref();
+    }
   });
 }
 
@@ -107,7 +120,7 @@ function transcribeRoute(app: FastifyInstance, h: HttpContext): void {
     if (!stt) throw new VoiceError('VOICE_STT_FAILED', 'speech to text has not started');
     const audioMs = Math.round(pcm.length / 32);
     // As long as a slow worker could need, plus the queue: never an answer that hangs.
-    const r = await transcribe(stt, pcm, h.config.session.finalTimeoutMs + h.config.stt.queueMs + audioMs * 2, gone.signal);
+    const r = await transcribe(stt, pcm, h.config.session.finalTimeoutMs + h.config.stt.queueMs + audioMs * 2, h.config.stt.queueMs, gone.signal);
     // The rule of a satellite's session (hub/sessions/commands.ts).
     const useCommands = r.commands !== undefined && commandsWin(r.words, r.commands, textOf(r.words), textOf(r.commands), (t) => h.parts.isCommand(t));
     const chosen = useCommands && r.commands ? r.commands : r.words;

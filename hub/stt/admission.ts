@@ -182,6 +182,7 @@ export class Admission implements Stt {
         q.aborted = true;
         this.unqueue(q);
       },
+      queued: () => !q.real && !q.aborted,
     };
   }
 

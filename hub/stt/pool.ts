@@ -299,4 +299,6 @@ export interface SttHandle {
   wake(wakeMs: number, marginMs: number): void;
   finish(): void;
   abort(): void;
+  /** Admission control (admission.ts): true while the session waits in its queue for a decoder. */
+  queued?(): boolean;
 }
